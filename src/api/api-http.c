@@ -1,0 +1,663 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The HTTP edge of the API: libmicrohttpd glue, routing, authentication hand-off, the
+ * transaction and audit around every write, Range pagination, and the one place where error
+ * codes become HTTP statuses. See api.h for the order of the steps.
+ */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "api/api-auth.h"
+#include "api/api.h"
+#include "base/alloc.h"
+#include "base/log.h"
+#include "base/strbuf.h"
+#include "base/timeutil.h"
+
+#define RANGE_MAX_DEFAULT 200
+#define RANGE_MAX_LIMIT 1000
+
+struct api {
+	struct api_config cfg;
+	struct store *store;
+	struct MHD_Daemon *mhd;
+	int listen_fd;
+	char url[128];
+};
+
+/* Per-connection state while a request body arrives. */
+struct upload {
+	struct strbuf body;
+	bool too_large;
+};
+
+static const struct api_route *const route_tables[] = {
+	api_account_routes, api_team_routes,      api_region_routes, api_space_routes,
+	api_app_routes,     api_config_routes,    api_release_routes, api_formation_routes,
+	api_slug_routes,    api_audit_routes,
+};
+
+const char *api_url(const struct api *api)
+{
+	return api->url;
+}
+
+const struct api_config *api_get_config(const struct api *api)
+{
+	return &api->cfg;
+}
+
+const char *api_header(struct api_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+int api_reply(struct api_request *req, int status, json_t *body)
+{
+	json_decref(req->response);
+	req->status = status;
+	req->response = body;
+	return 0;
+}
+
+void api_set_action(struct api_request *req, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(req->action, sizeof(req->action), fmt, ap);
+	va_end(ap);
+}
+
+json_t *api_string_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+json_t *api_ref_json(const char *id, const char *name)
+{
+	return json_pack("{s:o, s:o}", "id", api_string_or_null(id), "name", api_string_or_null(name));
+}
+
+int api_body_string(struct api_request *req, const char *field, bool required, const char **ret, struct error *err)
+{
+	*ret = NULL;
+	json_t *v = req->body ? json_object_get(req->body, field) : NULL;
+	if (!v || json_is_null(v)) {
+		if (required)
+			return error_set(err, -EINVAL, "'%s' is required", field);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return error_set(err, -EINVAL, "'%s' must be a string", field);
+	*ret = json_string_value(v);
+	return 0;
+}
+
+int api_body_bool(struct api_request *req, const char *field, bool *ret, bool *ret_present, struct error *err)
+{
+	json_t *v = req->body ? json_object_get(req->body, field) : NULL;
+	if (ret_present)
+		*ret_present = false;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_boolean(v))
+		return error_set(err, -EINVAL, "'%s' must be true or false", field);
+	*ret = json_is_true(v);
+	if (ret_present)
+		*ret_present = true;
+	return 0;
+}
+
+int api_body_ref(struct api_request *req, const char *field, bool required, const char **ret, struct error *err)
+{
+	*ret = NULL;
+	json_t *v = req->body ? json_object_get(req->body, field) : NULL;
+	if (v && json_is_object(v)) {
+		json_t *name = json_object_get(v, "name");
+		json_t *id = json_object_get(v, "id");
+		json_t *pick = json_is_string(name) ? name : id;
+		if (!json_is_string(pick))
+			return error_set(err, -EINVAL, "'%s' must have a string 'name' or 'id'", field);
+		*ret = json_string_value(pick);
+		return 0;
+	}
+	return api_body_string(req, field, required, ret, err);
+}
+
+/* ---- errors ---------------------------------------------------------------------------- */
+
+static unsigned status_for_code(int code, const char **ret_id)
+{
+	static const struct {
+		int code;
+		unsigned status;
+		const char *id;
+	} map[] = {
+		{ -EBADMSG, 400, "bad_request" },
+		{ -EPERM, 401, "unauthorized" },
+		{ -EACCES, 403, "forbidden" },
+		{ -ENOENT, 404, "not_found" },
+		{ -EEXIST, 409, "conflict" },
+		{ -ENOTEMPTY, 409, "conflict" },
+		{ -EMSGSIZE, 413, "request_entity_too_large" },
+		{ -EINVAL, 422, "invalid_params" },
+		{ -EAGAIN, 429, "rate_limit" },
+		{ -EOPNOTSUPP, 501, "not_implemented" },
+		{ -EBUSY, 503, "unavailable" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
+		if (map[i].code == code) {
+			*ret_id = map[i].id;
+			return map[i].status;
+		}
+	*ret_id = "internal_server_error";
+	return 500;
+}
+
+static void reply_error(struct api_request *req, int code, const struct error *err)
+{
+	const char *id;
+	unsigned status = status_for_code(code, &id);
+	if (err->id[0])
+		id = err->id;
+	const char *message = err->message[0] ? err->message : strerror(-code);
+	if (status >= 500) {
+		log_error("%s %s: %s (request %s)", req->method, req->path, message, req->request_id);
+		if (status == 500)
+			message = "internal server error";
+	}
+	api_reply(req, (int)status, json_pack("{s:s, s:s}", "id", id, "message", message));
+}
+
+/* ---- Range ----------------------------------------------------------------------------- */
+
+struct range {
+	char field[64];
+	json_t *start; /* NULL when open */
+	bool start_exclusive;
+	json_t *end;
+	size_t max;
+	bool desc;
+};
+
+static json_t *range_value(const char *s, size_t len)
+{
+	char *end;
+	_cleanup_free_ char *copy = xstrndup(s, len);
+	long long n = strtoll(copy, &end, 10);
+	if (*copy && !*end)
+		return json_integer(n);
+	return json_string(copy);
+}
+
+/*
+ * Parses "field [start]..[end][; max=N[, order=asc|desc]]", as the Platform API has it.
+ * A leading "]" on start means "after start".
+ */
+static int range_parse(const char *h, const char *allowed, struct range *r, struct error *err)
+{
+	*r = (struct range){ .max = RANGE_MAX_DEFAULT };
+	const char *p = h + strspn(h, " ");
+	size_t n = strcspn(p, " ;");
+	if (n == 0 || n >= sizeof(r->field))
+		return error_set(err, -EBADMSG, "Range header '%.64s' is invalid", h);
+	memcpy(r->field, p, n);
+	r->field[n] = '\0';
+
+	bool ok = false;
+	for (const char *a = allowed; a && *a;) {
+		size_t l = strcspn(a, ",");
+		if (l == n && strncmp(a, r->field, n) == 0)
+			ok = true;
+		a += l + (a[l] == ',');
+	}
+	if (!ok)
+		return error_set(err, -EBADMSG, "Range field '%s' is invalid: use one of %s", r->field, allowed);
+
+	p += n;
+	p += strspn(p, " ");
+	const char *semi = strchr(p, ';');
+	size_t span = semi ? (size_t)(semi - p) : strlen(p);
+	const char *dots = memmem(p, span, "..", 2);
+	if (dots) {
+		const char *s = p;
+		if (*s == ']') {
+			r->start_exclusive = true;
+			s++;
+		}
+		if (dots > s)
+			r->start = range_value(s, (size_t)(dots - s));
+		const char *e = dots + 2;
+		size_t elen = (size_t)(p + span - e);
+		while (elen && e[elen - 1] == ' ')
+			elen--;
+		if (elen)
+			r->end = range_value(e, elen);
+	} else if (span && strspn(p, " ") != span) {
+		return error_set(err, -EBADMSG, "Range header '%.64s' is invalid", h);
+	}
+
+	for (const char *o = semi; o && *o;) {
+		o++;
+		o += strspn(o, " ,");
+		if (strncmp(o, "max=", 4) == 0) {
+			char *end;
+			long m = strtol(o + 4, &end, 10);
+			if (m < 1 || end == o + 4)
+				return error_set(err, -EBADMSG, "Range max is invalid");
+			r->max = m > RANGE_MAX_LIMIT ? RANGE_MAX_LIMIT : (size_t)m;
+		} else if (strncmp(o, "order=desc", 10) == 0) {
+			r->desc = true;
+		} else if (strncmp(o, "order=asc", 9) == 0) {
+			r->desc = false;
+		} else if (*o) {
+			return error_set(err, -EBADMSG, "Range header '%.64s' is invalid", h);
+		}
+		o = strpbrk(o, ",");
+	}
+	return 0;
+}
+
+static int json_key_cmp(json_t *a, json_t *b)
+{
+	if (json_is_integer(a) && json_is_integer(b)) {
+		json_int_t x = json_integer_value(a), y = json_integer_value(b);
+		return x < y ? -1 : x > y;
+	}
+	const char *x = json_is_string(a) ? json_string_value(a) : "";
+	const char *y = json_is_string(b) ? json_string_value(b) : "";
+	return strcmp(x, y);
+}
+
+static const char *sort_field;
+static bool sort_desc;
+
+static int item_cmp(const void *pa, const void *pb)
+{
+	json_t *a = json_object_get(*(json_t *const *)pa, sort_field);
+	json_t *b = json_object_get(*(json_t *const *)pb, sort_field);
+	int c = json_key_cmp(a, b);
+	return sort_desc ? -c : c;
+}
+
+/* Cuts a list response to the Range; sets *ret_next to the Next-Range value when more remain. */
+static void range_apply(struct api_request *req, const struct range *r, char **ret_next)
+{
+	json_t *in = req->response;
+	size_t n = json_array_size(in);
+	_cleanup_free_ json_t **items = xcalloc(n, sizeof(*items));
+	for (size_t i = 0; i < n; i++)
+		items[i] = json_array_get(in, i);
+	sort_field = r->field;
+	sort_desc = r->desc;
+	qsort(items, n, sizeof(*items), item_cmp);
+
+	json_t *out = json_array();
+	size_t taken = 0;
+	bool more = false;
+	json_t *last = NULL;
+	for (size_t i = 0; i < n; i++) {
+		json_t *key = json_object_get(items[i], r->field);
+		if (r->start) {
+			int c = json_key_cmp(key, r->start) * (r->desc ? -1 : 1);
+			if (c < 0 || (c == 0 && r->start_exclusive))
+				continue;
+		}
+		if (r->end) {
+			int c = json_key_cmp(key, r->end) * (r->desc ? -1 : 1);
+			if (c > 0)
+				continue;
+		}
+		if (taken == r->max) {
+			more = true;
+			break;
+		}
+		json_array_append(out, items[i]);
+		last = key;
+		taken++;
+	}
+	if (more && last) {
+		_cleanup_free_ char *lastval = json_is_integer(last) ? xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(last))
+								     : xstrdup(json_is_string(last) ? json_string_value(last) : "");
+		*ret_next = xasprintf("%s ]%s..; max=%zu, order=%s", r->field, lastval, r->max, r->desc ? "desc" : "asc");
+		req->status = 206;
+	}
+	json_decref(req->response);
+	req->response = out;
+}
+
+/* ---- routing --------------------------------------------------------------------------- */
+
+static bool route_match(const char *pattern, const char *path, const char **params, char *scratch, size_t scratch_len)
+{
+	size_t used = 0, n = 0;
+	const char *p = pattern, *q = path;
+	while (*p && *q) {
+		if (*p != '/' || *q != '/')
+			return false;
+		p++;
+		q++;
+		size_t pl = strcspn(p, "/"), ql = strcspn(q, "/");
+		if (*p == ':') {
+			if (ql == 0 || n >= API_PARAMS_MAX || used + ql + 1 > scratch_len)
+				return false;
+			memcpy(scratch + used, q, ql);
+			scratch[used + ql] = '\0';
+			params[n++] = scratch + used;
+			used += ql + 1;
+		} else if (pl != ql || strncmp(p, q, pl) != 0) {
+			return false;
+		}
+		p += pl;
+		q += ql;
+	}
+	return *p == '\0' && (*q == '\0' || streq(q, "/"));
+}
+
+static const struct api_route *route_find(const char *method, const char *path, const char **params, char *scratch,
+					  size_t scratch_len, bool *ret_path_known)
+{
+	*ret_path_known = false;
+	for (size_t t = 0; t < ARRAY_SIZE(route_tables); t++)
+		for (const struct api_route *r = route_tables[t]; r->method; r++) {
+			const char *tmp[API_PARAMS_MAX];
+			if (!route_match(r->pattern, path, tmp, scratch, scratch_len))
+				continue;
+			*ret_path_known = true;
+			if (!streq(r->method, method))
+				continue;
+			route_match(r->pattern, path, params, scratch, scratch_len);
+			return r;
+		}
+	return NULL;
+}
+
+/* ---- the request ----------------------------------------------------------------------- */
+
+static void audit_record(struct api_request *req, bool in_tx)
+{
+	struct error err = { 0 };
+	char id[ID_STRING_MAX], now[TIME_ISO_MAX];
+	id_new(id);
+	if (!in_tx && store_begin(req->store, &err) < 0)
+		goto fail;
+	if (store_exec(req->store,
+		       "INSERT INTO audit_events (id, created_at, actor_id, actor_email, action, method, path, status, request_id)"
+		       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		       SV_ARGS(SV_TEXT(id), SV_TEXT(time_now_iso(now)), SV_TEXT(req->authenticated ? req->user.id : NULL),
+			       SV_TEXT(req->authenticated ? req->user.email : ""),
+			       SV_TEXT(req->action[0] ? req->action : req->path), SV_TEXT(req->method),
+			       SV_TEXT(req->path), SV_INT(req->status), SV_TEXT(req->request_id)),
+		       &err) < 0)
+		goto fail;
+	if (!in_tx && store_commit(req->store, &err) < 0)
+		goto fail;
+	return;
+fail:
+	if (!in_tx)
+		store_rollback(req->store);
+	log_error("audit %s %s: %s", req->method, req->path, err.message);
+}
+
+static int check_accept(struct api_request *req, struct error *err)
+{
+	const char *accept = api_header(req, "Accept");
+	if (!accept || !strstr(accept, "application/vnd.heroku+json"))
+		return 0;
+	const char *v = strstr(accept, "version=");
+	if (v && v[8] != '3')
+		return error_set_id(err, -EBADMSG, "unsupported_version", "API version '%.16s' is not supported: use version=3",
+				    v + 8);
+	return 0;
+}
+
+static void handle(struct api_request *req, struct upload *up)
+{
+	struct error err = { 0 };
+	char scratch[1024];
+	bool path_known;
+	int r;
+
+	if (strlen(req->path) >= sizeof(scratch)) {
+		r = error_set(&err, -ENOENT, "no route for %s %.64s...", req->method, req->path);
+		goto fail;
+	}
+	const struct api_route *route = route_find(req->method, req->path, req->params, scratch, sizeof(scratch), &path_known);
+	if (!route) {
+		r = error_set(&err, -ENOENT, "no route for %s %s", req->method, req->path);
+		goto fail;
+	}
+	r = check_accept(req, &err);
+	if (r < 0)
+		goto fail;
+	if (up->too_large) {
+		r = error_set(&err, -EMSGSIZE, "request body is too large: at most %zu bytes", req->api->cfg.body_max);
+		goto fail;
+	}
+	if (up->body.len > 0) {
+		json_error_t jerr;
+		req->body = json_loadb(up->body.buf, up->body.len, JSON_REJECT_DUPLICATES, &jerr);
+		if (!req->body) {
+			r = error_set(&err, -EBADMSG, "request body is not valid JSON: %s at line %d", jerr.text, jerr.line);
+			goto fail;
+		}
+		if (!json_is_object(req->body)) {
+			r = error_set(&err, -EINVAL, "request body must be a JSON object");
+			goto fail;
+		}
+	}
+	if (!(route->flags & API_ROUTE_PUBLIC)) {
+		r = api_authenticate(req, &err);
+		if (r < 0)
+			goto fail;
+	}
+
+	bool write = !streq(req->method, "GET");
+	if (write) {
+		r = store_begin(req->store, &err);
+		if (r < 0)
+			goto fail;
+	}
+	r = route->handler(req, &err);
+	if (r >= 0 && json_is_array(req->response) && req->range_fields) {
+		struct range range;
+		const char *h = api_header(req, "Range");
+		if (h) {
+			r = range_parse(h, req->range_fields, &range, &err);
+		} else {
+			range = (struct range){ .max = RANGE_MAX_DEFAULT };
+			snprintf(range.field, sizeof(range.field), "%.*s", (int)strcspn(req->range_fields, ","),
+				 req->range_fields);
+		}
+		if (r >= 0) {
+			_cleanup_free_ char *next = NULL;
+			range_apply(req, &range, &next);
+			if (next)
+				snprintf(req->next_range, sizeof(req->next_range), "%s", next);
+		}
+		json_decref(range.start);
+		json_decref(range.end);
+	}
+	if (write) {
+		if (r >= 0) {
+			audit_record(req, true);
+			r = store_commit(req->store, &err);
+		} else {
+			store_rollback(req->store);
+		}
+	}
+	if (r < 0)
+		goto fail;
+	return;
+fail:
+	if (r >= 0)
+		r = -EIO;
+	reply_error(req, r, &err);
+	if (!streq(req->method, "GET") && req->store && !store_in_transaction(req->store))
+		audit_record(req, false);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, struct api_request *req)
+{
+	json_t *body = req->response ? req->response : json_object();
+	char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (!req->response)
+		json_decref(body);
+	size_t len = strlen(text);
+	text = xrealloc(text, len + 2);
+	text[len++] = '\n';
+	text[len] = '\0';
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+	MHD_add_response_header(resp, "Request-Id", req->request_id);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (req->next_range[0])
+		MHD_add_response_header(resp, "Next-Range", req->next_range);
+	if (req->status == 401)
+		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"cove\"");
+	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)req->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+				  const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct api *api = cls;
+	struct upload *up = *con_cls;
+	if (!up) {
+		up = xcalloc(1, sizeof(*up));
+		strbuf_init(&up->body, api->cfg.body_max);
+		*con_cls = up;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (!up->too_large && strbuf_add(&up->body, upload_data, *upload_data_size) < 0) {
+			up->too_large = true;
+			strbuf_release(&up->body);
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+
+	struct api_request req = {
+		.api = api,
+		.store = api->store,
+		.method = method,
+		.path = url,
+		.conn = conn,
+		.status = 200,
+	};
+	id_new(req.request_id);
+	uint64_t t0 = time_mono_usec();
+	handle(&req, up);
+	enum MHD_Result ret = send_response(conn, &req);
+	log_debug("%s %s %d %.1fms", method, url, req.status, (double)(time_mono_usec() - t0) / 1000.0);
+	json_decref(req.body);
+	json_decref(req.response);
+	return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct upload *up = *con_cls;
+	if (!up)
+		return;
+	strbuf_release(&up->body);
+	free(up);
+	*con_cls = NULL;
+}
+
+/* Binds host:port (port 0: any free one) and returns the listening socket. */
+static int listen_on(const char *listen_addr, char *ret_url, size_t url_len, struct error *err)
+{
+	_cleanup_free_ char *host = xstrdup(listen_addr);
+	char *colon = strrchr(host, ':');
+	if (!colon)
+		return error_set(err, -EINVAL, "listen address '%s' is invalid: expected host:port", listen_addr);
+	*colon = '\0';
+	const char *port = colon + 1;
+	if (host[0] == '[') {
+		size_t l = strlen(host);
+		if (l < 2 || host[l - 1] != ']')
+			return error_set(err, -EINVAL, "listen address '%s' is invalid", listen_addr);
+		host[l - 1] = '\0';
+		memmove(host, host + 1, l - 1);
+	}
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *ai = NULL;
+	int rc = getaddrinfo(*host ? host : NULL, port, &hints, &ai);
+	if (rc != 0)
+		return error_set(err, -EINVAL, "listen address '%s' is invalid: %s", listen_addr, gai_strerror(rc));
+	_cleanup_close_ int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		freeaddrinfo(ai);
+		return error_set(err, -errno, "listen on '%s': %m", listen_addr);
+	}
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 512) < 0) {
+		int r = error_set(err, -errno, "listen on '%s': %m", listen_addr);
+		freeaddrinfo(ai);
+		return r;
+	}
+	freeaddrinfo(ai);
+
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	char addr[INET6_ADDRSTRLEN] = "";
+	unsigned p;
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &s6->sin6_addr, addr, sizeof(addr));
+		p = ntohs(s6->sin6_port);
+		snprintf(ret_url, url_len, "http://[%s]:%u", addr, p);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof(addr));
+		p = ntohs(s4->sin_port);
+		snprintf(ret_url, url_len, "http://%s:%u", streq(addr, "0.0.0.0") ? "127.0.0.1" : addr, p);
+	}
+	return TAKE_FD(fd);
+}
+
+int api_start(const struct api_config *cfg, struct store *store, struct api **ret, struct error *err)
+{
+	struct api *api = xcalloc(1, sizeof(*api));
+	api->cfg = *cfg;
+	api->store = store;
+	int fd = listen_on(cfg->listen, api->url, sizeof(api->url), err);
+	if (fd < 0) {
+		free(api);
+		return fd;
+	}
+	api->listen_fd = fd;
+	api->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+				    on_request, api, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
+				    on_completed, api, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+				    MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_END);
+	if (!api->mhd) {
+		close(fd);
+		free(api);
+		return error_set(err, -EIO, "start HTTP server on '%s' failed", cfg->listen);
+	}
+	*ret = api;
+	return 0;
+}
+
+void api_stop(struct api *api)
+{
+	if (!api)
+		return;
+	MHD_stop_daemon(api->mhd);
+	close(api->listen_fd);
+	free(api);
+}

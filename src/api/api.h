@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The API server: the Heroku Platform API v3, served with libmicrohttpd on one thread, with
+ * JSON bodies through jansson. This header is the framework every resource file
+ * (api-apps.c, api-spaces.c, ...) is written against.
+ *
+ * A request goes through these steps (api-http.c), in this order:
+ *   1. the body is read, up to api_config.body_max bytes (413 beyond), and parsed as JSON
+ *      (400 when malformed, 422 when not an object);
+ *   2. the route is found in the resource tables (404 when none);
+ *   3. the caller is authenticated unless the route is public (401);
+ *   4. for every method but GET a store transaction is opened;
+ *   5. the handler runs; it fills req->response and req->status, or returns a negative errno
+ *      with a message in err;
+ *   6. a list response is cut to the `Range` header (206 and `Next-Range` when more remain);
+ *   7. for every method but GET an audit event is written, in the same transaction as the
+ *      change when it succeeded, and the transaction is committed; a failure rolls it back,
+ *      so a request changes everything it meant to or nothing;
+ *   8. errors become {"id": "...", "message": "..."} with the status of their code
+ *      (see base/error.h for the mapping).
+ */
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/error.h"
+#include "base/id.h"
+#include "store/store.h"
+
+#define API_PARAMS_MAX 4
+#define API_NAME_MAX 64
+#define API_EMAIL_MAX 256
+
+struct api_config {
+	const char *data_dir;
+	const char *listen;       /* host:port; port 0 picks a free one */
+	const char *const *regions; /* NULL-terminated list of region names */
+	size_t body_max;          /* largest request body accepted */
+	const char *apps_domain;  /* apps are served at <app>.<space>.<apps_domain> */
+};
+
+struct api;
+
+/* The authenticated caller. */
+struct api_user {
+	char id[ID_STRING_MAX];
+	char email[API_EMAIL_MAX];
+	bool is_admin; /* platform administrator: acts as an admin of every team */
+};
+
+struct api_request {
+	struct api *api;
+	struct store *store;
+	const char *method;
+	const char *path;
+	const char *params[API_PARAMS_MAX]; /* path captures (":app", ":space") in order */
+	json_t *body;                       /* the JSON object sent, or NULL when there was none */
+	bool authenticated;
+	struct api_user user;
+	char request_id[ID_STRING_MAX];
+	void *conn;                         /* the MHD connection, for headers */
+
+	/* Filled by the handler. */
+	int status;             /* 200 unless set */
+	json_t *response;       /* owned by the request; NULL means {} */
+	const char *range_fields; /* for lists: comma-separated fields a Range header may sort by */
+	char action[256];       /* for the audit trail: what the request did */
+
+	/* Filled by the edge. */
+	char next_range[192];   /* Next-Range header value, "" when this is the last page */
+};
+
+typedef int (*api_handler)(struct api_request *req, struct error *err);
+
+enum api_route_flags {
+	API_ROUTE_PUBLIC = 1 << 0, /* no authentication */
+};
+
+struct api_route {
+	const char *method;
+	const char *pattern; /* "/apps/:app/config-vars": ":x" segments are captured into params */
+	api_handler handler;
+	unsigned flags;
+};
+
+/* Route tables, each ending with a zeroed entry; api-http.c searches them in order. */
+extern const struct api_route api_account_routes[];
+extern const struct api_route api_team_routes[];
+extern const struct api_route api_region_routes[];
+extern const struct api_route api_space_routes[];
+extern const struct api_route api_app_routes[];
+extern const struct api_route api_config_routes[];
+extern const struct api_route api_release_routes[];
+extern const struct api_route api_formation_routes[];
+extern const struct api_route api_slug_routes[];
+extern const struct api_route api_audit_routes[];
+
+/*
+ * Starts serving on cfg->listen with the given store (which stays the caller's). The server
+ * runs on its own thread; every handler runs on that one thread.
+ */
+int api_start(const struct api_config *cfg, struct store *store, struct api **ret, struct error *err);
+void api_stop(struct api *api);
+/* The URL the server answers on, "http://127.0.0.1:5000". */
+const char *api_url(const struct api *api);
+const struct api_config *api_get_config(const struct api *api);
+
+/* A request header, or NULL. */
+const char *api_header(struct api_request *req, const char *name);
+
+/* Sets the response: status and body (the request takes ownership of body). Returns 0. */
+int api_reply(struct api_request *req, int status, json_t *body);
+
+/* Records what the request did, for the audit trail. */
+void api_set_action(struct api_request *req, const char *fmt, ...) _printf_(2, 3);
+
+/*
+ * Body accessors. Each returns 0 and sets *ret (pointing into the body; valid for the request)
+ * or, when the field is absent or null, leaves *ret NULL; -EINVAL with a message when the field
+ * has the wrong type, or is missing and required.
+ */
+int api_body_string(struct api_request *req, const char *field, bool required, const char **ret, struct error *err);
+int api_body_bool(struct api_request *req, const char *field, bool *ret, bool *ret_present, struct error *err);
+/*
+ * A reference to another resource: "name-or-id" or {"name": ...} or {"id": ...}, as the
+ * Platform API accepts both.
+ */
+int api_body_ref(struct api_request *req, const char *field, bool required, const char **ret, struct error *err);
+
+/* Builds {"id": id, "name": name}; NULL values become JSON null. */
+json_t *api_ref_json(const char *id, const char *name);
+/* A JSON string, or null for NULL. */
+json_t *api_string_or_null(const char *s);

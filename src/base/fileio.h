@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "base/error.h"
+
+/*
+ * Reads the whole file at path into a new NUL-terminated string (*ret, caller frees).
+ * Fails with -EFBIG when it is larger than max bytes.
+ */
+int file_read(const char *path, size_t max, char **ret, size_t *ret_len, struct error *err);
+
+/*
+ * Writes data to path atomically: a temporary file in the same directory, fsync, rename.
+ * The file gets the given mode.
+ */
+int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct error *err);
+
+/* Creates a directory and its parents, like mkdir -p. */
+int mkdir_p(const char *path, mode_t mode, struct error *err);

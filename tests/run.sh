@@ -1,0 +1,64 @@
+#!/bin/bash
+# Runs the unit tests (cmocka, TAP output) and the end-to-end tests (bats, TAP output) of
+# each build directory given, and prints one closing line: `N passed, N failed`.
+# Exits non-zero when anything failed or nothing ran.
+#
+#   tests/run.sh build [build-sanitize ...]
+#   E2E_FILTER=spaces tests/run.sh build     only e2e files whose name contains "spaces"
+set -u
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+failures=()
+
+# Reads TAP on stdin, echoes it, and adds its results to the counters.
+count_tap() {
+	local label=$1 line
+	while IFS= read -r line; do
+		printf '%s\n' "$line"
+		case "$line" in
+		"not ok"*)
+			failed=$((failed + 1))
+			failures+=("$label: ${line#not ok }")
+			;;
+		"ok"*) passed=$((passed + 1)) ;;
+		esac
+	done
+}
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+for build in "$@"; do
+	echo "# unit tests ($build)"
+	for t in "$build"/tests/unit/test-*; do
+		[ -x "$t" ] || continue
+		name=$(basename "$t")
+		out=$(CMOCKA_MESSAGE_OUTPUT=TAP "$t" 2>&1)
+		status=$?
+		count_tap "$build/$name" <<<"$out"
+		if [ $status -ne 0 ] && ! grep -q '^not ok' <<<"$out"; then
+			echo "not ok - $name exited with status $status"
+			failed=$((failed + 1))
+			failures+=("$build/$name: exited with status $status")
+		fi
+	done
+
+	echo "# end-to-end tests ($build)"
+	files=()
+	for f in tests/e2e/*.bats; do
+		[[ -z "${E2E_FILTER:-}" || "$f" == *"$E2E_FILTER"* ]] && files+=("$f")
+	done
+	if [ ${#files[@]} -gt 0 ]; then
+		out=$(COVE_BUILD_DIR="$PWD/$build" bats --tap "${files[@]}" 2>&1)
+		count_tap "$build/e2e" <<<"$out"
+	fi
+done
+
+if [ ${#failures[@]} -gt 0 ]; then
+	echo "# failures:"
+	printf '#   %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
