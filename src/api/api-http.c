@@ -15,14 +15,12 @@
 #include <sys/socket.h>
 
 #include "api/api-auth.h"
+#include "api/api-range.h"
 #include "api/api.h"
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
-
-#define RANGE_MAX_DEFAULT 200
-#define RANGE_MAX_LIMIT 1000
 
 struct api {
 	struct api_config cfg;
@@ -176,163 +174,6 @@ static void reply_error(struct api_request *req, int code, const struct error *e
 	api_reply(req, (int)status, json_pack("{s:s, s:s}", "id", id, "message", message));
 }
 
-/* ---- Range ----------------------------------------------------------------------------- */
-
-struct range {
-	char field[64];
-	json_t *start; /* NULL when open */
-	bool start_exclusive;
-	json_t *end;
-	size_t max;
-	bool desc;
-};
-
-static json_t *range_value(const char *s, size_t len)
-{
-	char *end;
-	_cleanup_free_ char *copy = xstrndup(s, len);
-	long long n = strtoll(copy, &end, 10);
-	if (*copy && !*end)
-		return json_integer(n);
-	return json_string(copy);
-}
-
-/*
- * Parses "field [start]..[end][; max=N[, order=asc|desc]]", as the Platform API has it.
- * A leading "]" on start means "after start".
- */
-static int range_parse(const char *h, const char *allowed, struct range *r, struct error *err)
-{
-	*r = (struct range){ .max = RANGE_MAX_DEFAULT };
-	const char *p = h + strspn(h, " ");
-	size_t n = strcspn(p, " ;");
-	if (n == 0 || n >= sizeof(r->field))
-		return error_set(err, -EBADMSG, "Range header '%.64s' is invalid", h);
-	memcpy(r->field, p, n);
-	r->field[n] = '\0';
-
-	bool ok = false;
-	for (const char *a = allowed; a && *a;) {
-		size_t l = strcspn(a, ",");
-		if (l == n && strncmp(a, r->field, n) == 0)
-			ok = true;
-		a += l + (a[l] == ',');
-	}
-	if (!ok)
-		return error_set(err, -EBADMSG, "Range field '%s' is invalid: use one of %s", r->field, allowed);
-
-	p += n;
-	p += strspn(p, " ");
-	const char *semi = strchr(p, ';');
-	size_t span = semi ? (size_t)(semi - p) : strlen(p);
-	const char *dots = memmem(p, span, "..", 2);
-	if (dots) {
-		const char *s = p;
-		if (*s == ']') {
-			r->start_exclusive = true;
-			s++;
-		}
-		if (dots > s)
-			r->start = range_value(s, (size_t)(dots - s));
-		const char *e = dots + 2;
-		size_t elen = (size_t)(p + span - e);
-		while (elen && e[elen - 1] == ' ')
-			elen--;
-		if (elen)
-			r->end = range_value(e, elen);
-	} else if (span && strspn(p, " ") != span) {
-		return error_set(err, -EBADMSG, "Range header '%.64s' is invalid", h);
-	}
-
-	for (const char *o = semi; o && *o;) {
-		o++;
-		o += strspn(o, " ,");
-		if (strncmp(o, "max=", 4) == 0) {
-			char *end;
-			long m = strtol(o + 4, &end, 10);
-			if (m < 1 || end == o + 4)
-				return error_set(err, -EBADMSG, "Range max is invalid");
-			r->max = m > RANGE_MAX_LIMIT ? RANGE_MAX_LIMIT : (size_t)m;
-		} else if (strncmp(o, "order=desc", 10) == 0) {
-			r->desc = true;
-		} else if (strncmp(o, "order=asc", 9) == 0) {
-			r->desc = false;
-		} else if (*o) {
-			return error_set(err, -EBADMSG, "Range header '%.64s' is invalid", h);
-		}
-		o = strpbrk(o, ",");
-	}
-	return 0;
-}
-
-static int json_key_cmp(json_t *a, json_t *b)
-{
-	if (json_is_integer(a) && json_is_integer(b)) {
-		json_int_t x = json_integer_value(a), y = json_integer_value(b);
-		return x < y ? -1 : x > y;
-	}
-	const char *x = json_is_string(a) ? json_string_value(a) : "";
-	const char *y = json_is_string(b) ? json_string_value(b) : "";
-	return strcmp(x, y);
-}
-
-static const char *sort_field;
-static bool sort_desc;
-
-static int item_cmp(const void *pa, const void *pb)
-{
-	json_t *a = json_object_get(*(json_t *const *)pa, sort_field);
-	json_t *b = json_object_get(*(json_t *const *)pb, sort_field);
-	int c = json_key_cmp(a, b);
-	return sort_desc ? -c : c;
-}
-
-/* Cuts a list response to the Range; sets *ret_next to the Next-Range value when more remain. */
-static void range_apply(struct api_request *req, const struct range *r, char **ret_next)
-{
-	json_t *in = req->response;
-	size_t n = json_array_size(in);
-	_cleanup_free_ json_t **items = xcalloc(n, sizeof(*items));
-	for (size_t i = 0; i < n; i++)
-		items[i] = json_array_get(in, i);
-	sort_field = r->field;
-	sort_desc = r->desc;
-	qsort(items, n, sizeof(*items), item_cmp);
-
-	json_t *out = json_array();
-	size_t taken = 0;
-	bool more = false;
-	json_t *last = NULL;
-	for (size_t i = 0; i < n; i++) {
-		json_t *key = json_object_get(items[i], r->field);
-		if (r->start) {
-			int c = json_key_cmp(key, r->start) * (r->desc ? -1 : 1);
-			if (c < 0 || (c == 0 && r->start_exclusive))
-				continue;
-		}
-		if (r->end) {
-			int c = json_key_cmp(key, r->end) * (r->desc ? -1 : 1);
-			if (c > 0)
-				continue;
-		}
-		if (taken == r->max) {
-			more = true;
-			break;
-		}
-		json_array_append(out, items[i]);
-		last = key;
-		taken++;
-	}
-	if (more && last) {
-		_cleanup_free_ char *lastval = json_is_integer(last) ? xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(last))
-								     : xstrdup(json_is_string(last) ? json_string_value(last) : "");
-		*ret_next = xasprintf("%s ]%s..; max=%zu, order=%s", r->field, lastval, r->max, r->desc ? "desc" : "asc");
-		req->status = 206;
-	}
-	json_decref(req->response);
-	req->response = out;
-}
-
 /* ---- routing --------------------------------------------------------------------------- */
 
 static bool route_match(const char *pattern, const char *path, const char **params, char *scratch, size_t scratch_len)
@@ -467,23 +308,21 @@ static void handle(struct api_request *req, struct upload *up)
 	}
 	r = route->handler(req, &err);
 	if (r >= 0 && json_is_array(req->response) && req->range_fields) {
-		struct range range;
+		struct api_range range;
 		const char *h = api_header(req, "Range");
-		if (h) {
-			r = range_parse(h, req->range_fields, &range, &err);
-		} else {
-			range = (struct range){ .max = RANGE_MAX_DEFAULT };
-			snprintf(range.field, sizeof(range.field), "%.*s", (int)strcspn(req->range_fields, ","),
-				 req->range_fields);
-		}
+		if (h)
+			r = api_range_parse(h, req->range_fields, &range, &err);
+		else
+			api_range_default(req->range_fields, &range);
 		if (r >= 0) {
 			_cleanup_free_ char *next = NULL;
-			range_apply(req, &range, &next);
-			if (next)
+			api_reply(req, req->status, api_range_apply(req->response, &range, &next));
+			if (next) {
 				snprintf(req->next_range, sizeof(req->next_range), "%s", next);
+				req->status = 206;
+			}
 		}
-		json_decref(range.start);
-		json_decref(range.end);
+		api_range_release(&range);
 	}
 	if (write) {
 		if (r >= 0) {
