@@ -78,13 +78,21 @@ static void sqlite_close(void *impl)
 	sqlite3_close_v2(impl);
 }
 
+/* Prepares the one statement of sql; anything after it but spaces and semicolons is refused. */
 static int sqlite_prepare(sqlite3 *db, const char *sql, const struct store_val *args, size_t n_args,
 			  sqlite3_stmt **ret, struct error *err)
 {
 	sqlite3_stmt *stmt;
-	int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+	const char *tail = NULL;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, &tail);
 	if (rc != SQLITE_OK)
 		return sqlite_error(db, rc, "prepare", err);
+	if (!stmt)
+		return error_set(err, -EINVAL, "store: no statement in '%.64s'", sql);
+	if (tail && tail[strspn(tail, " \t\n;")]) {
+		sqlite3_finalize(stmt);
+		return error_set(err, -EINVAL, "store: more than one statement in '%.64s'", sql);
+	}
 	if ((size_t)sqlite3_bind_parameter_count(stmt) != n_args) {
 		sqlite3_finalize(stmt);
 		return error_set(err, -EINVAL, "store: statement wants %d parameters, got %zu",
@@ -112,21 +120,45 @@ static int sqlite_prepare(sqlite3 *db, const char *sql, const struct store_val *
 	return 0;
 }
 
+/*
+ * Runs statements without parameters one after the other (a migration holds several),
+ * stopping at the first failure. A statement that wants parameters is refused rather than
+ * run with NULLs, as sqlite3_exec() would.
+ */
+static int sqlite_exec_script(sqlite3 *db, const char *sql, struct error *err)
+{
+	const char *next = sql;
+	while (*next) {
+		sqlite3_stmt *stmt = NULL;
+		const char *current = next;
+		int rc = sqlite3_prepare_v2(db, current, -1, &stmt, &next);
+		if (rc != SQLITE_OK)
+			return sqlite_error(db, rc, "prepare", err);
+		if (!stmt) /* only spaces or comments were left */
+			break;
+		int n = sqlite3_bind_parameter_count(stmt);
+		if (n != 0) {
+			sqlite3_finalize(stmt);
+			return error_set(err, -EINVAL, "store: statement wants %d parameters, got 0", n);
+		}
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+			;
+		if (rc != SQLITE_DONE) {
+			int r = sqlite_error(db, rc, "exec", err);
+			sqlite3_finalize(stmt);
+			return r;
+		}
+		sqlite3_finalize(stmt);
+	}
+	return 0;
+}
+
 static int sqlite_exec(void *impl, const char *sql, const struct store_val *args, size_t n_args,
 		       int64_t *ret_changes, struct error *err)
 {
 	sqlite3 *db = impl;
-	if (n_args == 0 && !ret_changes) {
-		/* May hold several statements (migrations). */
-		char *msg = NULL;
-		int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-		if (rc != SQLITE_OK) {
-			int r = sqlite_error(db, rc, "exec", err);
-			sqlite3_free(msg);
-			return r;
-		}
-		return 0;
-	}
+	if (n_args == 0 && !ret_changes)
+		return sqlite_exec_script(db, sql, err);
 	sqlite3_stmt *stmt;
 	int r = sqlite_prepare(db, sql, args, n_args, &stmt, err);
 	if (r < 0)

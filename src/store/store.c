@@ -178,9 +178,11 @@ static int store_migrate(struct store *st, struct error *err)
 				       " VALUES (?, ?, ?)",
 				       SV_ARGS(SV_INT(m->version), SV_TEXT(m->name), SV_TEXT(time_now_iso(now))), err);
 		if (r < 0) {
+			/* The message is copied first: error_set() may not read the buffer it writes. */
+			char why[ERROR_MESSAGE_MAX];
+			snprintf(why, sizeof(why), "%s", err ? err->message : "failed");
 			store_rollback(st);
-			return error_set(err, r, "store: migration %04d-%s: %s", (int)m->version, m->name,
-					 err ? err->message : "failed");
+			return error_set(err, r, "store: migration %04d-%s: %s", (int)m->version, m->name, why);
 		}
 		r = store_commit(st, err);
 		if (r < 0)
