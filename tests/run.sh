@@ -33,7 +33,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 for build in "$@"; do
 	echo "# unit tests ($build)"
 	for t in "$build"/tests/unit/test-*; do
-		[ -x "$t" ] || continue
+		[ -f "$t" ] && [ -x "$t" ] || continue
 		name=$(basename "$t")
 		out=$(CMOCKA_MESSAGE_OUTPUT=TAP "$t" 2>&1)
 		status=$?
