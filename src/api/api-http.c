@@ -284,7 +284,7 @@ static void handle(struct api_request *req, struct upload *up)
 	}
 	if (up->body.len > 0) {
 		json_error_t jerr;
-		req->body = json_loadb(up->body.buf, up->body.len, JSON_REJECT_DUPLICATES, &jerr);
+		req->body = json_loadb(up->body.buf, up->body.len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 		if (!req->body) {
 			r = error_set(&err, -EBADMSG, "request body is not valid JSON: %s at line %d", jerr.text, jerr.line);
 			goto fail;

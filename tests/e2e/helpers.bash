@@ -6,6 +6,16 @@
 #
 # After coved_start: COVE_API_URL and COVE_API_KEY (the admin token) are exported, COVED_DATA
 # is the data directory, and `cove` runs the CLI under test.
+#
+# Calling the API from a test:
+#
+#   body=$(api POST /spaces '{"name":"s1"}')     the body; the status survives the subshell:
+#   [ "$(api_status)" = 201 ]                    api_status and api_header NAME read it back
+#   body=$(api_expect 201 POST /spaces '{...}')  fails the test unless the status is 201
+#   body=$(api_as "$token" GET /apps)            as another user (make_user prints a token)
+#   refused 422 invalid_params POST /spaces '{"name":"Bad"}'
+#                                                the request must fail with that status and a
+#                                                Platform API error body, and change nothing
 
 : "${COVE_BUILD_DIR:=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build}"
 export COVE_BUILD_DIR
@@ -50,7 +60,8 @@ coved_wait() {
 	return 1
 }
 
-# Restarts coved on the same data directory and port.
+# Restarts coved on the same data directory and port. Also starts it again after it died
+# (coved_kill): only a running coved is stopped first.
 coved_restart() {
 	coved_stop_process
 	local port=${COVE_API_URL##*:}
@@ -60,6 +71,12 @@ coved_restart() {
 	COVED_PID=$!
 	export COVED_PID
 	coved_wait
+}
+
+# Kills coved with SIGKILL, as a crash or the OOM killer would, and reaps it.
+coved_kill() {
+	kill -KILL "$COVED_PID" 2>/dev/null || true
+	wait "$COVED_PID" 2>/dev/null || true
 }
 
 coved_stop_process() {
@@ -85,20 +102,105 @@ coved_stop() {
 	fi
 }
 
-# api METHOD PATH [JSON] [curl args...]: calls the API as the admin; prints the body and
-# sets API_STATUS.
+# Where api() leaves the status and headers of the last call: per test, so that they survive
+# `$(api ...)`. Override with API_DIR (e.g. for calls from a background job).
+api_dir() {
+	local dir=${API_DIR:-${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:-${COVED_DATA:-/tmp}}}}
+	mkdir -p "$dir"
+	printf '%s\n' "$dir"
+}
+
+# api METHOD PATH [JSON] [curl args...]: calls the API and prints the body. It authenticates
+# with API_TOKEN, else as the admin; API_TOKEN=none sends no Authorization header. API_ACCEPT
+# replaces the Accept header. JSON may be
+# @FILE for a body too large for an argument. The status and the headers are kept for
+# api_status and api_header; API_STATUS and API_BODY are set too when not in a subshell.
 api() {
 	local method=$1 path=$2 body=${3:-}
 	shift 3 2>/dev/null || shift $#
+	local dir auth=()
+	dir=$(api_dir)
+	local token=${API_TOKEN:-$COVE_API_KEY}
+	[ "$token" = none ] || auth=(-H "Authorization: Bearer $token")
 	local out
 	out=$(curl -sS -X "$method" "$COVE_API_URL$path" \
-		-H "Accept: application/vnd.heroku+json; version=3" \
+		-H "Accept: ${API_ACCEPT:-application/vnd.heroku+json; version=3}" \
 		-H "Content-Type: application/json" \
-		-H "Authorization: Bearer ${API_TOKEN:-$COVE_API_KEY}" \
+		"${auth[@]}" -D "$dir/headers" \
 		${body:+--data-binary "$body"} -w '\n%{http_code}' "$@")
 	API_STATUS=${out##*$'\n'}
 	API_BODY=${out%$'\n'*}
+	printf '%s\n' "$API_STATUS" >"$dir/status"
 	printf '%s\n' "$API_BODY"
+}
+
+# api_as TOKEN METHOD PATH [JSON] [curl args...]: api() as the owner of TOKEN.
+api_as() {
+	local token=$1
+	shift
+	API_TOKEN=$token api "$@"
+}
+
+# The HTTP status of the last api() call.
+api_status() {
+	cat "$(api_dir)/status"
+}
+
+# A response header of the last api() call, or nothing.
+api_header() {
+	local name=$1
+	tr -d '\r' <"$(api_dir)/headers" | awk -v n="$(printf '%s' "$name" | tr '[:upper:]' '[:lower:]')" \
+		'index(tolower($0), n ":") == 1 { sub(/^[^:]*:[ \t]*/, ""); v = $0 } END { if (v != "") print v }'
+}
+
+# api_expect STATUS METHOD PATH [JSON] [curl args...]: api(), failing unless the status is
+# STATUS; prints the body.
+api_expect() {
+	local want=$1
+	shift
+	local body status
+	body=$(api "$@")
+	status=$(api_status)
+	if [ "$status" != "$want" ]; then
+		echo "$1 $2: expected status $want, got $status: $body" >&2
+		return 1
+	fi
+	printf '%s\n' "$body"
+}
+
+# The store as text, minus the audit trail (which records refused requests too): what a
+# request that "changes nothing" must leave as it was.
+store_dump() {
+	sqlite3 "$COVED_DATA/cove.db" .dump | grep -v -E 'audit_events|sqlite_sequence'
+}
+
+# refused STATUS ID METHOD PATH [JSON] [curl args...]: the request must be answered with
+# STATUS and a Platform API error body {"id": ID, "message": "..."} with a message, and must
+# leave the store as it was. Prints the message.
+refused() {
+	local want=$1 want_id=$2
+	shift 2
+	local before after body status
+	before=$(store_dump)
+	body=$(api "$@")
+	status=$(api_status)
+	after=$(store_dump)
+	if [ "$status" != "$want" ]; then
+		echo "$1 $2: expected status $want, got $status: $body" >&2
+		return 1
+	fi
+	if ! jq -e --arg id "$want_id" \
+		'type == "object" and .id == $id and (.message | type == "string" and length > 0)' \
+		>/dev/null <<<"$body"; then
+		echo "$1 $2: expected an error body with id '$want_id', got: $body" >&2
+		return 1
+	fi
+	if [ "$before" != "$after" ]; then
+		echo "$1 $2: a refused request changed the store:" >&2
+		diff <(printf '%s\n' "$before") <(printf '%s\n' "$after") >&2
+		return 1
+	fi
+	jq -r .message <<<"$body"
 }
 
 # Creates a user with a password and prints a token for them.
@@ -108,4 +210,10 @@ make_user() {
 		-H "Content-Type: application/json" -d "{\"email\":\"$email\",\"password\":\"$password\"}" >/dev/null
 	curl -fsS -X POST "$COVE_API_URL/oauth/authorizations" -u "$email:$password" |
 		jq -r .access_token.token
+}
+
+# add_member TEAM EMAIL [ROLE]: adds a user to a team (as the admin).
+add_member() {
+	local team=$1 email=$2 role=${3:-member}
+	api_expect 201 PUT "/teams/$team/members" "{\"email\":\"$email\",\"role\":\"$role\"}" >/dev/null
 }
