@@ -160,7 +160,7 @@ static int app_create(struct api_request *req, struct error *err)
 	if (region && !streq(region, a.space.region))
 		return error_set(err, -EINVAL, "region '%s' does not match space '%s', which is in %s", region, a.space.name,
 				 a.space.region);
-	if (!streq(a.space.state, "allocated") && !streq(a.space.state, "allocating"))
+	if (streq(a.space.state, "deleting"))
 		return error_set(err, -EINVAL, "space '%s' is %s", a.space.name, a.space.state);
 
 	char now[TIME_ISO_MAX];
@@ -170,11 +170,17 @@ static int app_create(struct api_request *req, struct error *err)
 	snprintf(a.stack, sizeof(a.stack), "%s", stack ? stack : "heroku-24");
 	snprintf(a.created_at, sizeof(a.created_at), "%s", now);
 	snprintf(a.updated_at, sizeof(a.updated_at), "%s", now);
+	/* Each app's dynos run as a Unix user of their own, from 100000 up. */
+	int64_t uid;
+	r = store_query_int(req->store, "SELECT COALESCE(MAX(uid), 100000) + 1 FROM apps", SV_NONE, &uid, err);
+	if (r < 0)
+		return r;
 	r = store_exec(req->store,
-		       "INSERT INTO apps (id, name, space_id, team_id, owner_id, internal_routing, stack, created_at, updated_at)"
-		       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		       "INSERT INTO apps (id, name, space_id, team_id, owner_id, internal_routing, stack, uid, created_at,"
+		       " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		       SV_ARGS(SV_TEXT(a.id), SV_TEXT(a.name), SV_TEXT(a.space.id), SV_TEXT(a.space.team.id),
-			       SV_TEXT(req->user.id), SV_BOOL(internal_routing), SV_TEXT(a.stack), SV_TEXT(now), SV_TEXT(now)),
+			       SV_TEXT(req->user.id), SV_BOOL(internal_routing), SV_TEXT(a.stack), SV_INT(uid), SV_TEXT(now),
+			       SV_TEXT(now)),
 		       err);
 	if (r == -EEXIST)
 		return error_set_id(err, -EEXIST, "name_conflict", "app name '%s' is already taken", name);

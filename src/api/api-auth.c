@@ -36,6 +36,27 @@ static int user_by_token(struct api_request *req, const char *token, struct erro
 	return 0;
 }
 
+static int host_by_token(struct api_request *req, const char *token, struct error *err)
+{
+	char hash[CRYPTO_TOKEN_HASH_MAX];
+	crypto_token_hash(token, hash);
+	_cleanup_rows_ struct store_rows *rows = NULL;
+	int r = store_query(req->store, "SELECT id, name, regions FROM hosts WHERE token_hash = ?", SV_ARGS(SV_TEXT(hash)),
+			    &rows, err);
+	if (r < 0)
+		return r;
+	r = store_rows_next(rows, err);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return -ENOENT;
+	snprintf(req->host.id, sizeof(req->host.id), "%s", store_rows_text(rows, 0));
+	snprintf(req->host.name, sizeof(req->host.name), "%s", store_rows_text(rows, 1));
+	snprintf(req->host.regions, sizeof(req->host.regions), "%s", store_rows_text(rows, 2));
+	req->is_host = true;
+	return 0;
+}
+
 /* Splits the Authorization header into a token, or a Basic user and password. */
 static int parse_authorization(const char *h, char **ret_user, char **ret_secret)
 {
@@ -74,6 +95,8 @@ int api_authenticate(struct api_request *req, struct error *err)
 	if (r < 0)
 		return error_set(err, -EPERM, "Authorization header is malformed");
 	r = user_by_token(req, secret, err);
+	if (r == -ENOENT)
+		r = host_by_token(req, secret, err);
 	if (r == -ENOENT)
 		return error_set(err, -EPERM, "invalid credentials provided");
 	return r;

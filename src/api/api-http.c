@@ -12,12 +12,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "api/api-auth.h"
 #include "api/api-range.h"
 #include "api/api.h"
 #include "base/alloc.h"
+#include "base/fileio.h"
 #include "base/log.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
@@ -28,18 +34,42 @@ struct api {
 	struct MHD_Daemon *mhd;
 	int listen_fd;
 	char url[128];
+	uint64_t generation; /* of the desired state; atomic */
+	pthread_mutex_t waiters_lock;
+	struct waiter *waiters; /* suspended long polls */
+	size_t n_waiters, alloc_waiters;
+	pthread_t ticker;
+	bool stopping; /* atomic */
 };
 
-/* Per-connection state while a request body arrives. */
-struct upload {
+static void api_state_changed(struct api *api);
+
+struct waiter {
+	struct MHD_Connection *conn;
+	uint64_t deadline; /* monotonic usec */
+};
+
+/* Per-connection state, from the first call of a request to its completion. */
+struct conn_state {
+	const struct api_route *route;
+	const char *params[API_PARAMS_MAX]; /* point into scratch */
+	char scratch[1024];
+	struct error error;  /* set when the request failed before its handler */
 	struct strbuf body;
 	bool too_large;
+	int upload_fd;
+	char *upload_path;
+	uint64_t upload_size;
+	bool suspended;
+	char request_id[ID_STRING_MAX];
+	uint64_t started;
 };
 
 static const struct api_route *const route_tables[] = {
 	api_account_routes, api_team_routes,      api_region_routes, api_space_routes,
 	api_app_routes,     api_config_routes,    api_release_routes, api_formation_routes,
-	api_slug_routes,    api_audit_routes,
+	api_slug_routes,    api_audit_routes,     api_host_routes,   api_agent_routes,
+	api_dyno_routes,
 };
 
 const char *api_url(const struct api *api)
@@ -50,6 +80,11 @@ const char *api_url(const struct api *api)
 const struct api_config *api_get_config(const struct api *api)
 {
 	return &api->cfg;
+}
+
+const char *api_query(struct api_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
 const char *api_header(struct api_request *req, const char *name)
@@ -259,32 +294,38 @@ static int check_accept(struct api_request *req, struct error *err)
 	return 0;
 }
 
-static void handle(struct api_request *req, struct upload *up)
+/*
+ * Runs a request whose body has arrived. Returns API_SUSPEND when the handler wants to wait
+ * (the caller suspends the connection), 0 when req holds the response.
+ */
+static int handle(struct api_request *req, struct conn_state *cs)
 {
 	struct error err = { 0 };
-	char scratch[1024];
-	bool path_known;
 	int r;
 
-	if (strlen(req->path) >= sizeof(scratch)) {
-		r = error_set(&err, -ENOENT, "no route for %s %.64s...", req->method, req->path);
+	if (cs->error.code) {
+		err = cs->error;
+		r = err.code;
 		goto fail;
 	}
-	const struct api_route *route = route_find(req->method, req->path, req->params, scratch, sizeof(scratch), &path_known);
-	if (!route) {
-		r = error_set(&err, -ENOENT, "no route for %s %s", req->method, req->path);
-		goto fail;
-	}
+	const struct api_route *route = cs->route;
+	memcpy(req->params, cs->params, sizeof(req->params));
 	r = check_accept(req, &err);
 	if (r < 0)
 		goto fail;
-	if (up->too_large) {
-		r = error_set(&err, -EMSGSIZE, "request body is too large: at most %zu bytes", req->api->cfg.body_max);
+	if (cs->too_large) {
+		r = route->flags & API_ROUTE_UPLOAD
+			    ? error_set(&err, -EMSGSIZE, "upload is too large: at most %llu bytes",
+					(unsigned long long)req->api->cfg.upload_max)
+			    : error_set(&err, -EMSGSIZE, "request body is too large: at most %zu bytes", req->api->cfg.body_max);
 		goto fail;
 	}
-	if (up->body.len > 0) {
+	if (route->flags & API_ROUTE_UPLOAD) {
+		req->upload_path = cs->upload_path;
+		req->upload_size = cs->upload_size;
+	} else if (cs->body.len > 0) {
 		json_error_t jerr;
-		req->body = json_loadb(up->body.buf, up->body.len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+		req->body = json_loadb(cs->body.buf, cs->body.len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 		if (!req->body) {
 			r = error_set(&err, -EBADMSG, "request body is not valid JSON: %s at line %d", jerr.text, jerr.line);
 			goto fail;
@@ -298,6 +339,14 @@ static void handle(struct api_request *req, struct upload *up)
 		r = api_authenticate(req, &err);
 		if (r < 0)
 			goto fail;
+		if ((route->flags & API_ROUTE_AGENT) && !req->is_host) {
+			r = error_set(&err, -EACCES, "only agents, with a host token, may use %s", req->path);
+			goto fail;
+		}
+		if (!(route->flags & API_ROUTE_AGENT) && req->is_host) {
+			r = error_set(&err, -EACCES, "a host token may only use the /agent routes");
+			goto fail;
+		}
 	}
 
 	bool write = !streq(req->method, "GET");
@@ -307,6 +356,14 @@ static void handle(struct api_request *req, struct upload *up)
 			goto fail;
 	}
 	r = route->handler(req, &err);
+	if (r == API_SUSPEND) {
+		if (write) {
+			store_rollback(req->store);
+			r = error_set(&err, -EIO, "a write request may not wait");
+			goto fail;
+		}
+		return API_SUSPEND;
+	}
 	if (r >= 0 && json_is_array(req->response) && req->range_fields) {
 		struct api_range range;
 		const char *h = api_header(req, "Range");
@@ -326,64 +383,203 @@ static void handle(struct api_request *req, struct upload *up)
 	}
 	if (write) {
 		if (r >= 0) {
-			audit_record(req, true);
+			if (!(route->flags & API_ROUTE_QUIET))
+				audit_record(req, true);
 			r = store_commit(req->store, &err);
+			if (r >= 0 && !(route->flags & API_ROUTE_QUIET))
+				api_state_changed(req->api);
 		} else {
 			store_rollback(req->store);
 		}
 	}
 	if (r < 0)
 		goto fail;
-	return;
+	return 0;
 fail:
 	if (r >= 0)
 		r = -EIO;
+	if (req->file_fd >= 0) {
+		close(req->file_fd);
+		req->file_fd = -1;
+	}
 	reply_error(req, r, &err);
-	if (!streq(req->method, "GET") && req->store && !store_in_transaction(req->store))
+	if (!streq(req->method, "GET") && req->store && !store_in_transaction(req->store) &&
+	    !(cs->route && (cs->route->flags & API_ROUTE_QUIET)))
 		audit_record(req, false);
+	return 0;
 }
 
 static enum MHD_Result send_response(struct MHD_Connection *conn, struct api_request *req)
 {
-	json_t *body = req->response ? req->response : json_object();
-	char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (!req->response)
-		json_decref(body);
-	size_t len = strlen(text);
-	text = xrealloc(text, len + 2);
-	text[len++] = '\n';
-	text[len] = '\0';
-	struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-	MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+	struct MHD_Response *resp;
+	if (req->file_fd >= 0) {
+		struct stat st;
+		if (fstat(req->file_fd, &st) < 0)
+			st.st_size = 0;
+		resp = MHD_create_response_from_fd((uint64_t)st.st_size, req->file_fd);
+		req->file_fd = -1; /* MHD closes it */
+		MHD_add_response_header(resp, "Content-Type", req->content_type ? req->content_type : "application/octet-stream");
+	} else {
+		json_t *body = req->response ? req->response : json_object();
+		char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (!req->response)
+			json_decref(body);
+		size_t len = strlen(text);
+		text = xrealloc(text, len + 2);
+		text[len++] = '\n';
+		text[len] = '\0';
+		resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+		MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+	}
 	MHD_add_response_header(resp, "Request-Id", req->request_id);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	if (req->next_range[0])
 		MHD_add_response_header(resp, "Next-Range", req->next_range);
 	if (req->status == 401)
-		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"cove\"");
+		MHD_add_response_header(resp, "WWW-Authenticate", "Basic realm=\"cove\"");
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)req->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+/* ---- long polls ------------------------------------------------------------------------ */
+
+uint64_t api_generation(const struct api *api)
+{
+	return __atomic_load_n(&api->generation, __ATOMIC_ACQUIRE);
+}
+
+static void waiters_resume(struct api *api, bool all)
+{
+	uint64_t now = time_mono_usec();
+	pthread_mutex_lock(&api->waiters_lock);
+	size_t kept = 0;
+	for (size_t i = 0; i < api->n_waiters; i++) {
+		if (all || api->waiters[i].deadline <= now)
+			MHD_resume_connection(api->waiters[i].conn);
+		else
+			api->waiters[kept++] = api->waiters[i];
+	}
+	api->n_waiters = kept;
+	pthread_mutex_unlock(&api->waiters_lock);
+}
+
+/* A committed change that agents must see: move the generation on and wake the long polls. */
+static void api_state_changed(struct api *api)
+{
+	__atomic_add_fetch(&api->generation, 1, __ATOMIC_RELEASE);
+	waiters_resume(api, true);
+}
+
+static void waiter_add(struct api *api, struct MHD_Connection *conn, uint64_t deadline)
+{
+	pthread_mutex_lock(&api->waiters_lock);
+	if (api->n_waiters == api->alloc_waiters) {
+		api->alloc_waiters = api->alloc_waiters ? api->alloc_waiters * 2 : 16;
+		api->waiters = xrealloc(api->waiters, api->alloc_waiters * sizeof(*api->waiters));
+	}
+	api->waiters[api->n_waiters++] = (struct waiter){ .conn = conn, .deadline = deadline };
+	pthread_mutex_unlock(&api->waiters_lock);
+}
+
+/* Wakes long polls whose time is up; the only other thread of the API. */
+static void *ticker(void *arg)
+{
+	struct api *api = arg;
+	while (!__atomic_load_n(&api->stopping, __ATOMIC_ACQUIRE)) {
+		struct timespec ts = { .tv_nsec = 200 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		waiters_resume(api, false);
+	}
+	return NULL;
+}
+
+/* ---- libmicrohttpd callbacks ----------------------------------------------------------- */
+
+/* The first call of a request: find its route; for uploads, authenticate and open the file. */
+static void conn_begin(struct api *api, struct conn_state *cs, struct MHD_Connection *conn, const char *url,
+		       const char *method)
+{
+	bool path_known;
+	if (strlen(url) >= sizeof(cs->scratch)) {
+		error_set(&cs->error, -ENOENT, "no route for %s %.64s...", method, url);
+		return;
+	}
+	cs->route = route_find(method, url, cs->params, cs->scratch, sizeof(cs->scratch), &path_known);
+	if (!cs->route) {
+		error_set(&cs->error, -ENOENT, "no route for %s %s", method, url);
+		return;
+	}
+	if (!(cs->route->flags & API_ROUTE_UPLOAD))
+		return;
+	/* Authenticate before accepting a large body. */
+	struct api_request req = { .api = api, .store = api->store, .method = method, .path = url, .conn = conn };
+	if (api_authenticate(&req, &cs->error) < 0)
+		return;
+	_cleanup_free_ char *dir = xasprintf("%s/uploads", api->cfg.data_dir);
+	if (mkdir_p(dir, 0700, &cs->error) < 0)
+		return;
+	cs->upload_path = xasprintf("%s/upload-XXXXXX", dir);
+	cs->upload_fd = mkostemp(cs->upload_path, O_CLOEXEC);
+	if (cs->upload_fd < 0) {
+		error_set(&cs->error, -errno, "create upload file in '%s': %m", dir);
+		free(cs->upload_path);
+		cs->upload_path = NULL;
+	}
+}
+
+static void conn_body(struct api *api, struct conn_state *cs, const char *data, size_t size)
+{
+	if (cs->too_large || cs->error.code)
+		return;
+	if (cs->route && (cs->route->flags & API_ROUTE_UPLOAD)) {
+		if (cs->upload_size + size > api->cfg.upload_max) {
+			cs->too_large = true;
+			return;
+		}
+		while (size > 0) {
+			ssize_t n = write(cs->upload_fd, data, size);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				error_set(&cs->error, -errno, "write upload: %m");
+				return;
+			}
+			data += n;
+			size -= (size_t)n;
+			cs->upload_size += (size_t)n;
+		}
+		return;
+	}
+	if (strbuf_add(&cs->body, data, size) < 0) {
+		cs->too_large = true;
+		strbuf_release(&cs->body);
+	}
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 				  const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
 	struct api *api = cls;
-	struct upload *up = *con_cls;
-	if (!up) {
-		up = xcalloc(1, sizeof(*up));
-		strbuf_init(&up->body, api->cfg.body_max);
-		*con_cls = up;
+	struct conn_state *cs = *con_cls;
+	if (!cs) {
+		cs = xcalloc(1, sizeof(*cs));
+		strbuf_init(&cs->body, api->cfg.body_max);
+		cs->upload_fd = -1;
+		id_new(cs->request_id);
+		cs->started = time_mono_usec();
+		*con_cls = cs;
+		conn_begin(api, cs, conn, url, method);
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		if (!up->too_large && strbuf_add(&up->body, upload_data, *upload_data_size) < 0) {
-			up->too_large = true;
-			strbuf_release(&up->body);
-		}
+		conn_body(api, cs, upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
+	}
+	if (cs->upload_fd >= 0) {
+		close(cs->upload_fd);
+		cs->upload_fd = -1;
 	}
 
 	struct api_request req = {
@@ -393,12 +589,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		.path = url,
 		.conn = conn,
 		.status = 200,
+		.file_fd = -1,
+		.resumed = cs->suspended,
 	};
-	id_new(req.request_id);
-	uint64_t t0 = time_mono_usec();
-	handle(&req, up);
+	memcpy(req.request_id, cs->request_id, sizeof(req.request_id));
+	if (handle(&req, cs) == API_SUSPEND) {
+		cs->suspended = true;
+		json_decref(req.body);
+		json_decref(req.response);
+		MHD_suspend_connection(conn);
+		waiter_add(api, conn, req.wait_until_usec);
+		return MHD_YES;
+	}
 	enum MHD_Result ret = send_response(conn, &req);
-	log_debug("%s %s %d %.1fms", method, url, req.status, (double)(time_mono_usec() - t0) / 1000.0);
+	log_debug("%s %s %d %.1fms", method, url, req.status, (double)(time_mono_usec() - cs->started) / 1000.0);
 	json_decref(req.body);
 	json_decref(req.response);
 	return ret;
@@ -406,11 +610,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
-	struct upload *up = *con_cls;
-	if (!up)
+	struct conn_state *cs = *con_cls;
+	if (!cs)
 		return;
-	strbuf_release(&up->body);
-	free(up);
+	strbuf_release(&cs->body);
+	if (cs->upload_fd >= 0)
+		close(cs->upload_fd);
+	if (cs->upload_path) {
+		unlink(cs->upload_path); /* a handler that keeps the upload renames it first */
+		free(cs->upload_path);
+	}
+	free(cs);
 	*con_cls = NULL;
 }
 
@@ -479,7 +689,16 @@ int api_start(const struct api_config *cfg, struct store *store, struct api **re
 		return fd;
 	}
 	api->listen_fd = fd;
-	api->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	if (api->cfg.upload_max == 0)
+		api->cfg.upload_max = 500ull * 1024 * 1024;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	/* Starts from the clock, so that an agent sees a restarted API as a change. */
+	api->generation = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	pthread_mutex_init(&api->waiters_lock, NULL);
+	api->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+					    MHD_ALLOW_SUSPEND_RESUME,
+				    0, NULL, NULL,
 				    on_request, api, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
 				    on_completed, api, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
 				    MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_END);
@@ -487,6 +706,12 @@ int api_start(const struct api_config *cfg, struct store *store, struct api **re
 		close(fd);
 		free(api);
 		return error_set(err, -EIO, "start HTTP server on '%s' failed", cfg->listen);
+	}
+	if (pthread_create(&api->ticker, NULL, ticker, api) != 0) {
+		MHD_stop_daemon(api->mhd);
+		close(fd);
+		free(api);
+		return error_set(err, -EIO, "start the long-poll timer thread failed");
 	}
 	*ret = api;
 	return 0;
@@ -496,7 +721,13 @@ void api_stop(struct api *api)
 {
 	if (!api)
 		return;
+	__atomic_store_n(&api->stopping, true, __ATOMIC_RELEASE);
+	pthread_join(api->ticker, NULL);
+	MHD_quiesce_daemon(api->mhd);
+	waiters_resume(api, true);
 	MHD_stop_daemon(api->mhd);
 	close(api->listen_fd);
+	pthread_mutex_destroy(&api->waiters_lock);
+	free(api->waiters);
 	free(api);
 }

@@ -6,11 +6,15 @@
  * release without git.
  */
 #include <ctype.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "api/api-apps.h"
 #include "base/alloc.h"
+#include "base/fileio.h"
 #include "base/timeutil.h"
 
 #define PROCESS_TYPE_MAX 30
@@ -127,7 +131,76 @@ static int slug_info(struct api_request *req, struct error *err)
 	return slug_reply(req, &a, req->params[1], 200, err);
 }
 
+/* SHA256:<hex> of a file, as the Platform API shows slug checksums. */
+static int file_sha256(const char *path, char ret[static 8 + 2 * crypto_hash_sha256_BYTES + 1], struct error *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_set(err, -errno, "open '%s': %m", path);
+	crypto_hash_sha256_state st;
+	crypto_hash_sha256_init(&st);
+	unsigned char buf[65536];
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return error_set(err, -errno, "read '%s': %m", path);
+		if (n == 0)
+			break;
+		crypto_hash_sha256_update(&st, buf, (size_t)n);
+	}
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_final(&st, h);
+	memcpy(ret, "SHA256:", 7);
+	sodium_bin2hex(ret + 7, 2 * sizeof(h) + 1, h, sizeof(h));
+	return 0;
+}
+
+/* PUT /apps/:app/slugs/:slug/blob: the slug's tarball (gzip), stored once under DATA_DIR/slugs. */
+static int slug_upload(struct api_request *req, struct error *err)
+{
+	struct app a;
+	int r = api_app_load(req, req->params[0], &a, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *id = NULL;
+	r = store_query_text(req->store, "SELECT id FROM slugs WHERE app_id = ? AND id = ?",
+			     SV_ARGS(SV_TEXT(a.id), SV_TEXT(req->params[1])), &id, err);
+	if (r == -ENOENT)
+		return error_set(err, -ENOENT, "slug '%s' of app '%s' not found", req->params[1], a.name);
+	if (r < 0)
+		return r;
+	unsigned char magic[2] = { 0 };
+	_cleanup_close_ int fd = open(req->upload_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, magic, 2) != 2 || magic[0] != 0x1f || magic[1] != 0x8b)
+		return error_set(err, -EINVAL, "slug must be a gzipped tarball (.tgz) containing ./app");
+	char checksum[8 + 2 * crypto_hash_sha256_BYTES + 1];
+	r = file_sha256(req->upload_path, checksum, err);
+	if (r < 0)
+		return r;
+	const struct api_config *cfg = api_get_config(req->api);
+	_cleanup_free_ char *dir = xasprintf("%s/slugs", cfg->data_dir);
+	_cleanup_free_ char *path = xasprintf("%s/%s.tgz", dir, id);
+	r = mkdir_p(dir, 0700, err);
+	if (r < 0)
+		return r;
+	char now[TIME_ISO_MAX];
+	r = store_exec(req->store, "UPDATE slugs SET size = ?, checksum = ?, updated_at = ? WHERE id = ?",
+		       SV_ARGS(SV_INT((int64_t)req->upload_size), SV_TEXT(checksum), SV_TEXT(time_now_iso(now)), SV_TEXT(id)),
+		       err);
+	if (r < 0)
+		return r;
+	/* The file moves in place last: if the commit then fails, a tarball without a change of
+	 * metadata is harmless, the reverse would not be. */
+	if (rename(req->upload_path, path) < 0)
+		return error_set(err, -errno, "store slug '%s': %m", id);
+	api_set_action(req, "Upload slug %s of %s (%zu bytes)", id, a.name, req->upload_size);
+	return slug_reply(req, &a, id, 200, err);
+}
+
 const struct api_route api_slug_routes[] = {
+	{ "PUT", "/apps/:app/slugs/:slug/blob", slug_upload, API_ROUTE_UPLOAD },
 	{ "POST", "/apps/:app/slugs", slug_create, 0 },
 	{ "GET", "/apps/:app/slugs/:slug", slug_info, 0 },
 	{},

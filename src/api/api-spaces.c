@@ -93,8 +93,8 @@ static int space_insert(struct api_request *req, const char *name, const struct 
 	snprintf(ret->region, sizeof(ret->region), "%s", region);
 	snprintf(ret->cidr, sizeof(ret->cidr), "%s", cidr);
 	snprintf(ret->data_cidr, sizeof(ret->data_cidr), "%s", data_cidr);
-	/* Until an agent allocates spaces, allocation completes at once. */
-	snprintf(ret->state, sizeof(ret->state), "allocated");
+	/* An agent of the region allocates it and reports it allocated (api-agent.c). */
+	snprintf(ret->state, sizeof(ret->state), "allocating");
 	snprintf(ret->created_at, sizeof(ret->created_at), "%s", now);
 	snprintf(ret->updated_at, sizeof(ret->updated_at), "%s", now);
 	int r = store_exec(req->store,
@@ -242,9 +242,22 @@ static int space_destroy(struct api_request *req, struct error *err)
 	if (n > 0)
 		return error_set(err, -ENOTEMPTY, "space '%s' still has %lld app%s: destroy %s first", s.name, (long long)n,
 				 n == 1 ? "" : "s", n == 1 ? "it" : "them");
-	r = store_exec(req->store, "DELETE FROM spaces WHERE id = ?", SV_ARGS(SV_TEXT(s.id)), err);
+	/* A space no host has taken goes at once; otherwise its host takes it apart first and
+	 * reports it gone (api-agent.c). */
+	_cleanup_free_ char *host = NULL;
+	r = store_query_text(req->store, "SELECT host_id FROM spaces WHERE id = ?", SV_ARGS(SV_TEXT(s.id)), &host, err);
 	if (r < 0)
 		return r;
+	char now[TIME_ISO_MAX];
+	if (host)
+		r = store_exec(req->store, "UPDATE spaces SET state = 'deleting', updated_at = ? WHERE id = ?",
+			       SV_ARGS(SV_TEXT(time_now_iso(now)), SV_TEXT(s.id)), err);
+	else
+		r = store_exec(req->store, "DELETE FROM spaces WHERE id = ?", SV_ARGS(SV_TEXT(s.id)), err);
+	if (r < 0)
+		return r;
+	if (host)
+		snprintf(s.state, sizeof(s.state), "deleting");
 	api_set_action(req, "Destroy space %s", s.name);
 	return api_reply(req, 200, space_json(&s));
 }
@@ -256,8 +269,16 @@ static int space_nat(struct api_request *req, struct error *err)
 	int r = api_space_load(req, req->params[0], false, &s, err);
 	if (r < 0)
 		return r;
+	_cleanup_free_ char *ip = NULL;
+	r = store_query_text(req->store, "SELECT outbound_ip FROM spaces WHERE id = ?", SV_ARGS(SV_TEXT(s.id)), &ip, err);
+	if (r < 0)
+		return r;
+	json_t *sources = json_array();
+	if (ip)
+		json_array_append_new(sources, json_string(ip));
+	const char *state = ip ? "enabled" : streq(s.state, "allocating") ? "updating" : "disabled";
 	return api_reply(req, 200,
-			 json_pack("{s:s, s:[], s:s, s:s}", "state", "disabled", "sources", "created_at", s.created_at,
+			 json_pack("{s:s, s:o, s:s, s:s}", "state", state, "sources", sources, "created_at", s.created_at,
 				   "updated_at", s.updated_at));
 }
 

@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/error.h"
 #include "base/id.h"
@@ -40,9 +41,17 @@ struct api_config {
 	const char *const *regions; /* NULL-terminated list of region names */
 	size_t body_max;          /* largest request body accepted */
 	const char *apps_domain;  /* apps are served at <app>.<space>.<apps_domain> */
+	uint64_t upload_max;      /* largest streamed upload (slugs) */
 };
 
 struct api;
+
+/* An authenticated host (its agent), for the /agent routes. */
+struct api_host {
+	char id[ID_STRING_MAX];
+	char name[API_NAME_MAX];
+	char regions[512]; /* comma-separated */
+};
 
 /* The authenticated caller. */
 struct api_user {
@@ -58,8 +67,13 @@ struct api_request {
 	const char *path;
 	const char *params[API_PARAMS_MAX]; /* path captures (":app", ":space") in order */
 	json_t *body;                       /* the JSON object sent, or NULL when there was none */
-	bool authenticated;
+	bool authenticated;     /* a user: req->user is set */
 	struct api_user user;
+	bool is_host;           /* an agent: req->host is set */
+	struct api_host host;
+	bool resumed;           /* the handler runs again after API_SUSPEND */
+	const char *upload_path; /* for API_ROUTE_UPLOAD: the file the body was written to */
+	size_t upload_size;
 	char request_id[ID_STRING_MAX];
 	void *conn;                         /* the MHD connection, for headers */
 
@@ -68,15 +82,27 @@ struct api_request {
 	json_t *response;       /* owned by the request; NULL means {} */
 	const char *range_fields; /* for lists: comma-separated fields a Range header may sort by */
 	char action[256];       /* for the audit trail: what the request did */
+	int file_fd;            /* >= 0: send this file as the body (the edge closes it) */
+	const char *content_type; /* with file_fd */
+	uint64_t wait_until_usec; /* with API_SUSPEND: monotonic deadline */
 
 	/* Filled by the edge. */
 	char next_range[192];   /* Next-Range header value, "" when this is the last page */
 };
 
+/*
+ * A handler returns 0 when it has set the response, a negative errno on failure, or
+ * API_SUSPEND (GET only) to be called again, with req->resumed set, when the state changes
+ * (api_generation() moves on) or req->wait_until_usec passes: the long poll of agents.
+ */
 typedef int (*api_handler)(struct api_request *req, struct error *err);
+#define API_SUSPEND 1
 
 enum api_route_flags {
 	API_ROUTE_PUBLIC = 1 << 0, /* no authentication */
+	API_ROUTE_AGENT = 1 << 1,  /* a host token, not a user token */
+	API_ROUTE_UPLOAD = 1 << 2, /* the body is streamed to a file (up to upload_max), not parsed */
+	API_ROUTE_QUIET = 1 << 3,  /* a write that does not change desired state (agent reports) */
 };
 
 struct api_route {
@@ -97,6 +123,9 @@ extern const struct api_route api_release_routes[];
 extern const struct api_route api_formation_routes[];
 extern const struct api_route api_slug_routes[];
 extern const struct api_route api_audit_routes[];
+extern const struct api_route api_host_routes[];
+extern const struct api_route api_agent_routes[];
+extern const struct api_route api_dyno_routes[];
 
 /*
  * Starts serving on cfg->listen with the given store (which stays the caller's). The server
@@ -107,6 +136,15 @@ void api_stop(struct api *api);
 /* The URL the server answers on, "http://127.0.0.1:5000". */
 const char *api_url(const struct api *api);
 const struct api_config *api_get_config(const struct api *api);
+
+/*
+ * The generation of the desired state: it moves on with every committed change that agents
+ * must act on. Agents long-poll on it.
+ */
+uint64_t api_generation(const struct api *api);
+
+/* A query-string argument, or NULL. */
+const char *api_query(struct api_request *req, const char *name);
 
 /* A request header, or NULL. */
 const char *api_header(struct api_request *req, const char *name);
