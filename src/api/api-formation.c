@@ -12,22 +12,6 @@
 
 #define FORMATION_QUANTITY_MAX 100
 
-const struct dyno_size dyno_sizes[] = {
-	{ "Private-XS", 512, 512, 256 },
-	{ "Private-S", 1024, 1024, 512 },
-	{ "Private-M", 2560, 2048, 1024 },
-	{ "Private-L", 14336, 8192, 4096 },
-};
-const size_t dyno_sizes_count = ARRAY_SIZE(dyno_sizes);
-
-const struct dyno_size *dyno_size_find(const char *name)
-{
-	for (size_t i = 0; name && i < dyno_sizes_count; i++)
-		if (strcasecmp(dyno_sizes[i].name, name) == 0)
-			return &dyno_sizes[i];
-	return NULL;
-}
-
 static int size_parse(const char *s, const char **ret, struct error *err)
 {
 	const struct dyno_size *size = dyno_size_find(s);

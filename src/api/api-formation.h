@@ -8,21 +8,7 @@
  */
 
 #include "api/api-apps.h"
-
-struct dyno_size {
-	const char *name;       /* as the API shows it: "Private-M" */
-	unsigned long memory_mb;
-	unsigned cpu_shares;    /* relative CPU weight */
-	unsigned pids_max;
-};
-
-/* The known dyno sizes, and the default one for a new process type. */
-extern const struct dyno_size dyno_sizes[];
-extern const size_t dyno_sizes_count;
-#define DYNO_SIZE_DEFAULT "Private-S"
-
-/* Finds a size by name, case-insensitively ("private-m" is "Private-M"); NULL if unknown. */
-const struct dyno_size *dyno_size_find(const char *name);
+#include "base/dyno-size.h"
 
 /*
  * Makes the formation follow the process types of a slug (inside the caller's transaction):
