@@ -110,14 +110,20 @@ api_dir() {
 	printf '%s\n' "$dir"
 }
 
-# api METHOD PATH [JSON] [curl args...]: calls the API and prints the body. It authenticates
-# with API_TOKEN, else as the admin; API_TOKEN=none sends no Authorization header. API_ACCEPT
-# replaces the Accept header. JSON may be
-# @FILE for a body too large for an argument. The status and the headers are kept for
-# api_status and api_header; API_STATUS and API_BODY are set too when not in a subshell.
+# api METHOD PATH [JSON] [curl args...]: calls the API and prints the body. JSON may be left
+# out before curl arguments (they start with '-'), and may be @FILE for a body too large for
+# an argument. It authenticates with API_TOKEN, else as the admin; API_TOKEN=none sends no
+# Authorization header. API_ACCEPT replaces the Accept header. The status and the headers
+# are kept for api_status and api_header; API_STATUS and API_BODY are set too when not in a
+# subshell.
 api() {
-	local method=$1 path=$2 body=${3:-}
-	shift 3 2>/dev/null || shift $#
+	local method=$1 path=$2 body=
+	shift 2
+	# The body is optional: curl arguments may follow the path directly.
+	if [ $# -gt 0 ] && [[ "$1" != -* ]]; then
+		body=$1
+		shift
+	fi
 	local dir auth=()
 	dir=$(api_dir)
 	local token=${API_TOKEN:-$COVE_API_KEY}
