@@ -194,10 +194,13 @@ static int spaces_destroy_run(struct cli *c, struct error *err)
 	r = cli_confirm(c, "space", name, err);
 	if (r < 0)
 		return r;
-	r = cli_send(c, "DELETE", path, NULL, NULL, err);
+	_cleanup_json_ json_t *gone = NULL;
+	r = cli_send(c, "DELETE", path, NULL, &gone, err);
 	if (r < 0)
 		return r;
 	printf("Destroying space %s... done\n", name);
+	if (streq_ptr(cli_json_str(gone, "state"), "deleting"))
+		printf("Its host is taking %s apart: it leaves 'cove spaces' when that is over\n", name);
 	return 0;
 }
 

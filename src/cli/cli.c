@@ -223,10 +223,14 @@ int cli_team(struct cli *c, const char **ret, struct error *err)
 int cli_prompt(const char *question, bool hidden, char **ret, struct error *err)
 {
 	*ret = NULL;
-	fputs(question, stderr);
-	fflush(stderr);
+	/* A question is for a person: a script that pipes the answers in sees none of them. */
+	bool tty = isatty(STDIN_FILENO);
+	if (tty) {
+		fputs(question, stderr);
+		fflush(stderr);
+	}
 	struct termios saved, quiet;
-	bool echo_off = hidden && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+	bool echo_off = hidden && tty && tcgetattr(STDIN_FILENO, &saved) == 0;
 	if (echo_off) {
 		quiet = saved;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;

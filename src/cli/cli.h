@@ -149,8 +149,8 @@ int cli_space_arg(struct cli *c, const char **ret, struct error *err);
 int cli_team(struct cli *c, const char **ret, struct error *err);
 
 /*
- * Asks the user a question on stderr and reads one line from stdin into *ret (caller frees),
- * without echo when hidden and stdin is a terminal. Fails with -ENODATA at end of input.
+ * Asks the user a question on stderr, when stdin is a terminal, and reads one line from stdin
+ * into *ret (caller frees), without echo when hidden. Fails with -ENODATA at end of input.
  */
 int cli_prompt(const char *question, bool hidden, char **ret, struct error *err);
 

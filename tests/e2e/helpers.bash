@@ -223,3 +223,41 @@ add_member() {
 	local team=$1 email=$2 role=${3:-member}
 	api_expect 201 PUT "/teams/$team/members" "{\"email\":\"$email\",\"role\":\"$role\"}" >/dev/null
 }
+
+# ---- the CLI (tests/e2e/cli-*.bats) ---------------------------------------------------------
+
+# cli_refused STATUS ARGS...: runs `cove ARGS...` (stdin from /dev/null) and expects exit
+# status STATUS, nothing on stdout, and exactly one line on stderr, `cove: <message>`.
+# Prints the message.
+cli_refused() {
+	local want=$1
+	shift
+	local dir status=0
+	dir=$(api_dir)
+	cove "$@" >"$dir/cli.out" 2>"$dir/cli.err" </dev/null || status=$?
+	if [ "$status" != "$want" ]; then
+		echo "cove $*: expected exit status $want, got $status" >&2
+		cat "$dir/cli.out" "$dir/cli.err" >&2
+		return 1
+	fi
+	if [ -s "$dir/cli.out" ]; then
+		echo "cove $*: expected nothing on stdout, got:" >&2
+		cat "$dir/cli.out" >&2
+		return 1
+	fi
+	if [ "$(wc -l <"$dir/cli.err")" -ne 1 ] || ! grep -q '^cove: .' "$dir/cli.err"; then
+		echo "cove $*: expected one line 'cove: <message>' on stderr, got:" >&2
+		cat "$dir/cli.err" >&2
+		return 1
+	fi
+	sed 's/^cove: //' "$dir/cli.err"
+}
+
+# release_slug APP: gives APP a slug with a web and a worker process type and releases it,
+# as a build would (as the admin).
+release_slug() {
+	local app=$1 slug
+	slug=$(api_expect 201 POST "/apps/$app/slugs" \
+		'{"process_types":{"web":"python3 -m http.server $PORT","worker":"sleep 1000"}}' | jq -r .id)
+	api_expect 201 POST "/apps/$app/releases" "{\"slug\":\"$slug\"}" >/dev/null
+}
