@@ -76,8 +76,8 @@ static int desired_apps(struct api_request *req, const char *space_id, json_t *a
 					SV_ARGS(SV_TEXT(app_id)), &rs, err);
 		while (r >= 0 && (r = store_rows_next(rs, err)) > 0)
 			json_object_set_new(restarts, store_rows_text(rs, 0), json_integer(store_rows_int(rs, 1)));
-		json_array_append_new(apps, json_pack("{s:s, s:s, s:I, s:b, s:o, s:o, s:o, s:o}", "id", app_id, "name",
-						      store_rows_text(rows, 1), "uid", (json_int_t)store_rows_int(rows, 2),
+		json_array_append_new(apps, json_pack("{s:s, s:s, s:s, s:I, s:b, s:o, s:o, s:o, s:o}", "id", app_id, "name",
+						      store_rows_text(rows, 1), "space_id", space_id, "uid", (json_int_t)store_rows_int(rows, 2),
 						      "maintenance", (int)store_rows_int(rows, 3), "release", release,
 						      "config", config, "formation", formation, "restarts", restarts));
 		if (r < 0)

@@ -75,3 +75,6 @@ static inline void closep(int *fd)
 		(fd) = -1;                                                                         \
 		_fd;                                                                               \
 	})
+
+/* The struct that holds a member, from a pointer to the member. */
+#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))

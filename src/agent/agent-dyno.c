@@ -1,0 +1,607 @@
+/* SPDX-License-Identifier: MIT */
+#include "agent/agent-dyno.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/agent-slug.h"
+#include "agent/agent-space.h"
+#include "base/alloc.h"
+#include "base/dyno-size.h"
+#include "base/fileio.h"
+#include "base/log.h"
+#include "base/strbuf.h"
+#include "base/timeutil.h"
+#include "net/net-dyno.h"
+
+#define USEC 1000000ull
+#define DYNO_STABLE_USEC (60 * USEC)    /* up this long: the backoff starts over */
+#define DYNO_MEM_CHECK_USEC (5 * USEC)
+#define DYNO_FIRST_ADDRESS 10           /* .1 is the gateway; .2-.9 are for the space's services */
+
+static const char *const state_names[] = { "starting", "up", "crashed", "down" };
+
+static char *dyno_dir(struct agent *a, const char *id)
+{
+	return xasprintf("%s/dynos/%s", a->state_dir, id);
+}
+
+static int dyno_save(struct agent *a, const struct agent_dyno *d, struct error *err)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:O, s:[I,I,I], s:s}",
+			      "id", d->id, "app_id", d->app_id, "app_name", d->app_name, "space_id", d->space_id, "name",
+			      d->name, "type", d->type, "release_version", (json_int_t)d->release_version, "slug_id",
+			      d->slug_id, "command", d->command, "size", d->size, "ip", d->ip, "prefix", (int)d->prefix,
+			      "port", (int)d->port, "uid", (int)d->uid, "env", d->env, "restart_seq",
+			      (json_int_t)d->restart_seq[0], (json_int_t)d->restart_seq[1], (json_int_t)d->restart_seq[2],
+			      "created_at", d->created_at);
+	_cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	_cleanup_free_ char *dir = dyno_dir(a, d->id);
+	_cleanup_free_ char *path = xasprintf("%s/dyno.json", dir);
+	int r = mkdir_p(dir, 0700, err);
+	if (r < 0)
+		return r;
+	return file_write_atomic(path, text, strlen(text), 0600, err);
+}
+
+static void dyno_free(struct agent_dyno *d)
+{
+	if (!d)
+		return;
+	if (d->pidfd >= 0)
+		close(d->pidfd);
+	free(d->command);
+	json_decref(d->env);
+	free(d);
+}
+
+static struct agent_dyno *dyno_alloc(struct agent *a)
+{
+	struct agent_dyno *d = xcalloc(1, sizeof(*d));
+	d->watch = (struct watch){ .kind = WATCH_DYNO, .obj = a };
+	d->pidfd = -1;
+	d->state_since = time_mono_usec();
+	return d;
+}
+
+static void dyno_add(struct agent *a, struct agent_dyno *d)
+{
+	a->dynos = xrealloc(a->dynos, (a->n_dynos + 1) * sizeof(*a->dynos));
+	a->dynos[a->n_dynos++] = d;
+}
+
+static void dyno_set_state(struct agent *a, struct agent_dyno *d, enum dyno_state state)
+{
+	if (d->state == state)
+		return;
+	agent_event(d->app_name, d->name, "State changed from %s to %s", state_names[d->state], state_names[state]);
+	d->state = state;
+	d->state_since = time_mono_usec();
+	agent_want_report(a);
+}
+
+static char *netns_path(const char *dyno_id)
+{
+	return xasprintf("/run/netns/cove-d-%s", dyno_id);
+}
+
+/* The environment of a dyno: its release's config vars and what the platform adds. */
+static char **dyno_env(const struct agent_dyno *d)
+{
+	size_t n = json_object_size(d->env) + 16, i = 0;
+	char **env = xcalloc(n, sizeof(char *));
+	const char *key;
+	json_t *value;
+	json_object_foreach(d->env, key, value)
+	{
+		if (json_is_string(value))
+			env[i++] = xasprintf("%s=%s", key, json_string_value(value));
+	}
+	env[i++] = xasprintf("DYNO=%s", d->name);
+	env[i++] = xasprintf("HEROKU_PRIVATE_IP=%s", d->ip);
+	env[i++] = xasprintf("HEROKU_APP_NAME=%s", d->app_name);
+	env[i++] = xasprintf("HEROKU_APP_ID=%s", d->app_id);
+	env[i++] = xstrdup("HOME=/app");
+	env[i++] = xstrdup("PATH=/app/bin:/app/.heroku/bin:/usr/local/bin:/usr/bin:/bin");
+	env[i++] = xstrdup("LANG=C.UTF-8");
+	if (d->port)
+		env[i++] = xasprintf("PORT=%u", d->port);
+	env[i] = NULL;
+	return env;
+}
+
+static void env_free(char **env)
+{
+	for (char **e = env; e && *e; e++)
+		free(*e);
+	free(env);
+}
+
+/* Starts the dyno's process. Leaves it `starting` without a process while its slug arrives. */
+static void dyno_start(struct agent *a, struct agent_dyno *d)
+{
+	if (d->running)
+		return;
+	const char *app_dir = agent_slug_app_dir(a, d->slug_id, d->uid);
+	if (!app_dir)
+		return;
+	const struct dyno_size *size = dyno_size_find(d->size);
+	if (!size)
+		size = dyno_size_find(DYNO_SIZE_DEFAULT);
+	_cleanup_free_ char *dir = dyno_dir(a, d->id);
+	_cleanup_free_ char *ns = netns_path(d->id);
+	char **env = dyno_env(d);
+	struct sandbox_spec spec = {
+		.id = d->id,
+		.state_dir = dir,
+		.hostname = d->name,
+		.netns_path = ns,
+		.app_dir = app_dir,
+		.uid = d->uid,
+		.gid = d->uid,
+		.env = env,
+		.command = d->command,
+		.memory_bytes = (uint64_t)size->memory_mb * 1024 * 1024,
+		.pids_max = size->pids_max,
+		.cpu_weight = size->cpu_weight,
+		.output_fd = -1,
+	};
+	struct error err = { 0 };
+	agent_event(d->app_name, d->name, "Starting process with command `%s`", d->command);
+	int r = sandbox_start(&spec, &d->sb, &err);
+	env_free(env);
+	if (r < 0) {
+		agent_event(d->app_name, d->name, "Error starting process: %s", err.message);
+		dyno_set_state(a, d, DYNO_CRASHED);
+		d->crashes++;
+		d->restart_at = time_mono_usec() + USEC * (d->crashes > 8 ? DYNO_BACKOFF_MAX_S : (1u << d->crashes));
+		return;
+	}
+	d->running = true;
+	d->stopping = false;
+	d->pidfd = sandbox_pidfd(&d->sb);
+	if (d->pidfd < 0 || agent_watch_add(a, d->pidfd, &d->watch, &err) < 0)
+		log_error("agent: watch dyno '%s' of '%s': %s", d->name, d->app_name, err.message);
+	if (d->state != DYNO_STARTING)
+		dyno_set_state(a, d, DYNO_STARTING);
+	d->state_since = time_mono_usec();
+	if (!d->port)
+		dyno_set_state(a, d, DYNO_UP);
+	agent_want_report(a);
+}
+
+static void dyno_remove(struct agent *a, struct agent_dyno *d)
+{
+	struct error err = { 0 };
+	_cleanup_free_ char *dir = dyno_dir(a, d->id);
+	if (sandbox_cleanup(d->id, dir, &err) < 0)
+		log_warning("agent: clean up dyno '%s' of '%s': %s", d->name, d->app_name, err.message);
+	error_clear(&err);
+	if (net_dyno_destroy(d->id, &err) < 0)
+		log_warning("agent: remove network of dyno '%s' of '%s': %s", d->name, d->app_name, err.message);
+	_cleanup_free_ char *json = xasprintf("%s/dyno.json", dir);
+	unlink(json);
+	rmdir(dir);
+	for (size_t i = 0; i < a->n_dynos; i++)
+		if (a->dynos[i] == d) {
+			a->dynos[i] = a->dynos[--a->n_dynos];
+			break;
+		}
+	dyno_free(d);
+	agent_want_report(a);
+	agent_want_reconcile(a);
+}
+
+/* Asks a dyno to stop: SIGTERM now, SIGKILL at the stop timeout. remove: don't start it again. */
+static void dyno_stop(struct agent *a, struct agent_dyno *d, bool remove)
+{
+	d->remove = d->remove || remove;
+	if (!d->running) {
+		if (d->remove)
+			dyno_remove(a, d);
+		return;
+	}
+	if (d->stopping)
+		return;
+	agent_event(d->app_name, d->name, "Stopping all processes with SIGTERM");
+	struct error err = { 0 };
+	if (sandbox_kill(&d->sb, SIGTERM, &err) < 0)
+		log_warning("agent: stop dyno '%s' of '%s': %s", d->name, d->app_name, err.message);
+	d->stopping = true;
+	d->kill_at = time_mono_usec() + (uint64_t)a->cfg->stop_timeout_s * USEC;
+}
+
+void agent_dyno_on_exit(struct agent *a, struct agent_dyno *d)
+{
+	agent_watch_del(a, d->pidfd);
+	close(d->pidfd);
+	d->pidfd = -1;
+	d->running = false;
+	_cleanup_free_ char *dir = dyno_dir(a, d->id);
+	int status = 0;
+	bool oom = false;
+	struct error err = { 0 };
+	if (sandbox_exit_status(dir, &status, &oom, &err) < 0)
+		log_warning("agent: exit status of dyno '%s' of '%s': %s", d->name, d->app_name, err.message);
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	if (oom)
+		agent_event(d->app_name, d->name, "Error R15 (Memory quota vastly exceeded)");
+	agent_event(d->app_name, d->name, "Process exited with status %d", code);
+	if (d->stopping) {
+		dyno_set_state(a, d, DYNO_DOWN);
+		d->stopping = false;
+		if (d->remove) {
+			dyno_remove(a, d);
+			return;
+		}
+		/* A restart: start again at once, as a fresh process. */
+		dyno_start(a, d);
+		return;
+	}
+	uint64_t now = time_mono_usec();
+	if (d->state == DYNO_UP && now - d->state_since >= DYNO_STABLE_USEC)
+		d->crashes = 0;
+	dyno_set_state(a, d, DYNO_CRASHED);
+	/* The first restart is immediate, then 1 s, 2 s, 4 s ... up to the cap. */
+	uint64_t delay = d->crashes == 0 ? 0 : (d->crashes >= 9 ? DYNO_BACKOFF_MAX_S : (1u << (d->crashes - 1))) * USEC;
+	if (delay > DYNO_BACKOFF_MAX_S * USEC)
+		delay = DYNO_BACKOFF_MAX_S * USEC;
+	d->crashes++;
+	d->restart_at = now + delay;
+	if (delay)
+		agent_event(d->app_name, d->name, "Restarting in %llu s", (unsigned long long)(delay / USEC));
+	agent_want_reconcile(a);
+}
+
+/* True when something in the dyno's network namespace listens on TCP port. */
+static bool dyno_port_bound(struct agent *a, const struct agent_dyno *d)
+{
+	_cleanup_free_ char *path = netns_path(d->id);
+	_cleanup_close_ int ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0 || setns(ns, CLONE_NEWNET) < 0)
+		return false;
+	bool bound = false;
+	char want[8];
+	snprintf(want, sizeof(want), ":%04X", d->port);
+	static const char *const files[] = { "/proc/thread-self/net/tcp", "/proc/thread-self/net/tcp6" };
+	for (size_t i = 0; i < ARRAY_SIZE(files) && !bound; i++) {
+		FILE *f = fopen(files[i], "re");
+		if (!f)
+			continue;
+		char line[512];
+		while (!bound && fgets(line, sizeof(line), f)) {
+			/* "  0: 00000000:1388 00000000:0000 0A ..." : local address, remote, state (0A = LISTEN). */
+			char local[64], remote[64], st[8];
+			if (sscanf(line, "%*s %63s %63s %7s", local, remote, st) == 3 && streq(st, "0A")) {
+				const char *colon = strrchr(local, ':');
+				bound = colon && strcasecmp(colon, want) == 0;
+			}
+		}
+		fclose(f);
+	}
+	if (setns(a->host_netns_fd, CLONE_NEWNET) < 0)
+		log_error("agent: return to the host network namespace: %m");
+	return bound;
+}
+
+void agent_dynos_tick(struct agent *a, uint64_t now)
+{
+	for (size_t i = 0; i < a->n_dynos; i++) {
+		struct agent_dyno *d = a->dynos[i];
+		if (d->stopping && now >= d->kill_at) {
+			agent_event(d->app_name, d->name, "Error R12 (Exit timeout) -> At least one process failed to exit within %u seconds of SIGTERM",
+				    a->cfg->stop_timeout_s);
+			agent_event(d->app_name, d->name, "Stopping remaining processes with SIGKILL");
+			sandbox_kill(&d->sb, SIGKILL, NULL);
+			d->kill_at = now + 5 * USEC;
+			continue;
+		}
+		if (d->stopping)
+			continue;
+		if (d->state == DYNO_STARTING && d->running && d->port) {
+			if (dyno_port_bound(a, d)) {
+				dyno_set_state(a, d, DYNO_UP);
+			} else if (now - d->state_since >= (uint64_t)a->cfg->boot_timeout_s * USEC) {
+				agent_event(d->app_name, d->name,
+					    "Error R10 (Boot timeout) -> Web process failed to bind to $PORT within %u seconds of launch",
+					    a->cfg->boot_timeout_s);
+				agent_event(d->app_name, d->name, "Stopping process with SIGKILL");
+				sandbox_kill(&d->sb, SIGKILL, NULL);
+				d->state_since = now; /* not again before it exits */
+			}
+		} else if (d->state == DYNO_STARTING && !d->running) {
+			dyno_start(a, d); /* its slug may have arrived */
+		} else if (d->state == DYNO_CRASHED && !d->running && now >= d->restart_at) {
+			dyno_set_state(a, d, DYNO_STARTING);
+			dyno_start(a, d);
+		} else if (d->state == DYNO_UP && d->running && now - d->mem_checked_at >= DYNO_MEM_CHECK_USEC) {
+			d->mem_checked_at = now;
+			uint64_t usage, limit, kills;
+			if (sandbox_memory(d->id, &usage, &limit, &kills, NULL) >= 0 && limit && usage >= limit / 100 * 95)
+				agent_event(d->app_name, d->name, "Error R14 (Memory quota exceeded): %llu MB of %llu MB",
+					    (unsigned long long)(usage >> 20), (unsigned long long)(limit >> 20));
+		}
+	}
+}
+
+/* The lowest free address of the space's network for a new dyno. */
+static int dyno_address(struct agent *a, const struct agent_space *s, char ret[16], unsigned *ret_prefix,
+			struct error *err)
+{
+	uint32_t size = (uint32_t)1 << (32 - s->net.prefix);
+	for (uint32_t off = DYNO_FIRST_ADDRESS; off < size - 1; off++) {
+		struct in_addr in = { .s_addr = htonl(s->net.addr + off) };
+		char ip[16];
+		inet_ntop(AF_INET, &in, ip, sizeof(ip));
+		bool used = false;
+		for (size_t i = 0; i < a->n_dynos && !used; i++)
+			used = streq(a->dynos[i]->space_id, s->id) && streq(a->dynos[i]->ip, ip);
+		if (!used) {
+			memcpy(ret, ip, 16);
+			*ret_prefix = s->net.prefix;
+			return 0;
+		}
+	}
+	return error_set(err, -ENOSPC, "space '%s' has no free address", s->name);
+}
+
+static int64_t restart_seq(json_t *restarts, const char *target)
+{
+	return json_integer_value(json_object_get(restarts, target));
+}
+
+static void dyno_create(struct agent *a, struct agent_space *s, json_t *app, json_t *formation, const char *name)
+{
+	json_t *release = json_object_get(app, "release");
+	struct agent_dyno *d = dyno_alloc(a);
+	id_new(d->id);
+	snprintf(d->app_id, sizeof(d->app_id), "%s", json_string_value(json_object_get(app, "id")));
+	snprintf(d->app_name, sizeof(d->app_name), "%s", json_string_value(json_object_get(app, "name")));
+	snprintf(d->space_id, sizeof(d->space_id), "%s", s->id);
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	snprintf(d->type, sizeof(d->type), "%s", json_string_value(json_object_get(formation, "type")));
+	d->release_version = json_integer_value(json_object_get(release, "version"));
+	snprintf(d->slug_id, sizeof(d->slug_id), "%s", json_string_value(json_object_get(release, "slug_id")));
+	d->command = xstrdup(json_string_value(json_object_get(formation, "command")));
+	snprintf(d->size, sizeof(d->size), "%s", json_string_value(json_object_get(formation, "size")));
+	d->uid = (uid_t)json_integer_value(json_object_get(app, "uid"));
+	d->port = streq(d->type, "web") ? DYNO_PORT : 0;
+	d->env = json_deep_copy(json_object_get(app, "config"));
+	json_t *restarts = json_object_get(app, "restarts");
+	d->restart_seq[0] = restart_seq(restarts, "*");
+	d->restart_seq[1] = restart_seq(restarts, d->type);
+	d->restart_seq[2] = restart_seq(restarts, d->name);
+	time_now_iso(d->created_at);
+	d->state = DYNO_STARTING;
+
+	struct error err = { 0 };
+	int r = dyno_address(a, s, d->ip, &d->prefix, &err);
+	if (r >= 0)
+		r = dyno_save(a, d, &err);
+	if (r >= 0) {
+		char gateway[16], address[24];
+		struct in_addr in = { .s_addr = htonl(s->net.addr + 1) };
+		inet_ntop(AF_INET, &in, gateway, sizeof(gateway));
+		snprintf(address, sizeof(address), "%s/%u", d->ip, d->prefix);
+		struct net_dyno_config cfg = { .space_id = s->id, .dyno_id = d->id, .address = address, .gateway = gateway };
+		r = net_dyno_ensure(&cfg, &err);
+	}
+	if (r < 0) {
+		log_error("agent: create dyno '%s' of '%s': %s", name, d->app_name, err.message);
+		_cleanup_free_ char *dir = dyno_dir(a, d->id);
+		_cleanup_free_ char *json = xasprintf("%s/dyno.json", dir);
+		unlink(json);
+		rmdir(dir);
+		dyno_free(d);
+		return;
+	}
+	dyno_add(a, d);
+	agent_want_report(a);
+	dyno_start(a, d);
+}
+
+static struct agent_dyno *dyno_find(struct agent *a, const char *app_id, const char *name)
+{
+	for (size_t i = 0; i < a->n_dynos; i++)
+		if (streq(a->dynos[i]->app_id, app_id) && streq(a->dynos[i]->name, name))
+			return a->dynos[i];
+	return NULL;
+}
+
+void agent_dynos_reconcile(struct agent *a, json_t *desired_apps)
+{
+	json_t *wanted = json_object(); /* "app_id name" -> true */
+	size_t i;
+	json_t *app;
+	json_array_foreach(desired_apps, i, app)
+	{
+		const char *app_id = json_string_value(json_object_get(app, "id"));
+		json_t *release = json_object_get(app, "release");
+		const char *slug_id = json_string_value(json_object_get(release, "slug_id"));
+		const char *space_id = NULL;
+		/* The app's space is the one whose desired list carried it. */
+		json_t *sid = json_object_get(app, "space_id");
+		space_id = json_string_value(sid);
+		struct agent_space *s = space_id ? agent_space_find(a, space_id) : NULL;
+		if (!app_id || !slug_id || !s || !s->ensured || s->deleting)
+			continue;
+		int64_t version = json_integer_value(json_object_get(release, "version"));
+		json_t *restarts = json_object_get(app, "restarts");
+		size_t k;
+		json_t *f;
+		json_array_foreach(json_object_get(app, "formation"), k, f)
+		{
+			const char *type = json_string_value(json_object_get(f, "type"));
+			const char *command = json_string_value(json_object_get(f, "command"));
+			const char *size = json_string_value(json_object_get(f, "size"));
+			json_int_t quantity = json_integer_value(json_object_get(f, "quantity"));
+			for (json_int_t n = 1; n <= quantity && type && command && size; n++) {
+				char name[48], key[96];
+				snprintf(name, sizeof(name), "%s.%lld", type, (long long)n);
+				snprintf(key, sizeof(key), "%s %s", app_id, name);
+				json_object_set_new(wanted, key, json_true());
+				struct agent_dyno *d = dyno_find(a, app_id, name);
+				if (!d) {
+					dyno_create(a, s, app, f, name);
+					continue;
+				}
+				if (d->remove)
+					continue; /* its replacement starts once it is gone */
+				if (d->release_version != version || !streq(d->command, command) || !streq(d->size, size)) {
+					dyno_stop(a, d, true);
+					continue;
+				}
+				int64_t seq[3] = { restart_seq(restarts, "*"), restart_seq(restarts, type),
+						   restart_seq(restarts, name) };
+				if (seq[0] > d->restart_seq[0] || seq[1] > d->restart_seq[1] || seq[2] > d->restart_seq[2]) {
+					memcpy(d->restart_seq, seq, sizeof(seq));
+					struct error err = { 0 };
+					dyno_save(a, d, &err);
+					agent_event(d->app_name, d->name, "Restarting");
+					d->crashes = 0;
+					if (d->running) {
+						dyno_stop(a, d, false);
+					} else {
+						dyno_set_state(a, d, DYNO_STARTING);
+						dyno_start(a, d);
+					}
+				}
+			}
+		}
+	}
+	/* Whatever is not wanted goes: scaled down, a type gone, an app destroyed. */
+	for (size_t k = 0; k < a->n_dynos; k++) {
+		struct agent_dyno *d = a->dynos[k];
+		char key[96];
+		snprintf(key, sizeof(key), "%s %s", d->app_id, d->name);
+		struct agent_space *s = agent_space_find(a, d->space_id);
+		if (!json_object_get(wanted, key) && s && s->ensured && !s->deleting && !d->remove) {
+			dyno_stop(a, d, true);
+			/* dyno_stop may have removed it from the list */
+			if (k < a->n_dynos && a->dynos[k] != d)
+				k--;
+		}
+	}
+	json_decref(wanted);
+}
+
+void agent_dynos_stop_space(struct agent *a, const char *space_id)
+{
+	for (size_t k = 0; k < a->n_dynos; k++) {
+		struct agent_dyno *d = a->dynos[k];
+		if (!streq(d->space_id, space_id) || (d->remove && d->stopping))
+			continue;
+		dyno_stop(a, d, true);
+		if (k < a->n_dynos && a->dynos[k] != d)
+			k--;
+	}
+}
+
+json_t *agent_dynos_report(struct agent *a)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; i < a->n_dynos; i++) {
+		struct agent_dyno *d = a->dynos[i];
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "id", d->id,
+						      "app_id", d->app_id, "name", d->name, "type", d->type, "release_version",
+						      (json_int_t)d->release_version, "state", state_names[d->state], "command",
+						      d->command, "size", d->size, "private_ip", d->ip, "created_at",
+						      d->created_at));
+	}
+	return list;
+}
+
+static struct agent_dyno *dyno_load(struct agent *a, const char *dir, struct error *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/dyno.json", dir);
+	json_error_t jerr;
+	json_t *j = json_load_file(path, 0, &jerr);
+	if (!j)
+		return error_set(err, -EINVAL, "read '%s': %s", path, jerr.text), NULL;
+	struct agent_dyno *d = dyno_alloc(a);
+	const char *id, *app_id, *app_name, *space_id, *name, *type, *slug_id, *command, *size, *ip, *created_at;
+	json_int_t version, s0, s1, s2;
+	int prefix, port, uid;
+	json_t *env;
+	if (json_unpack_ex(j, &jerr, 0,
+			   "{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:o, s:[I,I,I], s:s}", "id",
+			   &id, "app_id", &app_id, "app_name", &app_name, "space_id", &space_id, "name", &name, "type", &type,
+			   "release_version", &version, "slug_id", &slug_id, "command", &command, "size", &size, "ip", &ip,
+			   "prefix", &prefix, "port", &port, "uid", &uid, "env", &env, "restart_seq", &s0, &s1, &s2,
+			   "created_at", &created_at) < 0) {
+		error_set(err, -EINVAL, "read '%s': %s", path, jerr.text);
+		json_decref(j);
+		dyno_free(d);
+		return NULL;
+	}
+	snprintf(d->id, sizeof(d->id), "%s", id);
+	snprintf(d->app_id, sizeof(d->app_id), "%s", app_id);
+	snprintf(d->app_name, sizeof(d->app_name), "%s", app_name);
+	snprintf(d->space_id, sizeof(d->space_id), "%s", space_id);
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	snprintf(d->type, sizeof(d->type), "%s", type);
+	d->release_version = version;
+	snprintf(d->slug_id, sizeof(d->slug_id), "%s", slug_id);
+	d->command = xstrdup(command);
+	snprintf(d->size, sizeof(d->size), "%s", size);
+	snprintf(d->ip, sizeof(d->ip), "%s", ip);
+	d->prefix = (unsigned)prefix;
+	d->port = (unsigned)port;
+	d->uid = (uid_t)uid;
+	d->env = json_incref(env);
+	d->restart_seq[0] = s0;
+	d->restart_seq[1] = s1;
+	d->restart_seq[2] = s2;
+	snprintf(d->created_at, sizeof(d->created_at), "%s", created_at);
+	json_decref(j);
+	return d;
+}
+
+int agent_dynos_load(struct agent *a, struct error *err)
+{
+	_cleanup_free_ char *root = xasprintf("%s/dynos", a->state_dir);
+	int r = mkdir_p(root, 0700, err);
+	if (r < 0)
+		return r;
+	DIR *dir = opendir(root);
+	if (!dir)
+		return error_set(err, -errno, "open '%s': %m", root);
+	struct dirent *de;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		_cleanup_free_ char *path = xasprintf("%s/%s", root, de->d_name);
+		struct error e = { 0 };
+		struct agent_dyno *d = dyno_load(a, path, &e);
+		if (!d) {
+			log_warning("agent: ignoring dyno state: %s", e.message);
+			continue;
+		}
+		dyno_add(a, d);
+		if (sandbox_adopt(path, &d->sb, &e) >= 0) {
+			d->running = true;
+			d->pidfd = sandbox_pidfd(&d->sb);
+			if (d->pidfd < 0 || agent_watch_add(a, d->pidfd, &d->watch, &e) < 0)
+				log_error("agent: watch dyno '%s' of '%s': %s", d->name, d->app_name, e.message);
+			/* Adopted as it was; a web dyno shows `up` again once its port is seen. */
+			d->state = d->port ? DYNO_STARTING : DYNO_UP;
+			log_info("agent: adopted dyno '%s' of '%s'", d->name, d->app_name);
+		} else {
+			/* It ended while nobody watched: that is a crash, restarted by the tick. */
+			d->state = DYNO_CRASHED;
+			d->restart_at = 0;
+			log_info("agent: dyno '%s' of '%s' ended while the agent was away", d->name, d->app_name);
+		}
+	}
+	closedir(dir);
+	agent_want_report(a);
+	return 0;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Dynos on this host, following Heroku's dyno manager: each runs in a sandbox
+ * (src/sandbox) in its own network namespace on its space's bridge (src/net), and goes
+ * starting -> up (a web dyno once it listens on $PORT) -> crashed or down. A crashed dyno is
+ * started again at once, then with an exponential backoff capped at DYNO_BACKOFF_MAX_S,
+ * reset once it stays up for a minute. A web dyno that does not bind $PORT within the boot
+ * timeout is killed (R10); a dyno that does not stop within the stop timeout of its SIGTERM
+ * is killed (R12); the cgroup's OOM kill is R15, and running close to the quota R14.
+ *
+ * Each dyno's description is kept in DATA_DIR/agent/dynos/<id>/dyno.json, beside its
+ * sandbox state, so that a restarted agent adopts running dynos instead of starting new ones.
+ */
+
+#include "agent/agent-state.h"
+
+#define DYNO_BACKOFF_MAX_S 320
+#define DYNO_PORT 5000
+
+/* Adopts the dynos that ran before the agent restarted. */
+int agent_dynos_load(struct agent *a, struct error *err);
+
+/* Makes the dynos follow desired["apps"]: starts, replaces, restarts and stops. */
+void agent_dynos_reconcile(struct agent *a, json_t *desired_apps);
+
+/* Stops every dyno of a space (for its removal). */
+void agent_dynos_stop_space(struct agent *a, const char *space_id);
+
+/* Supervision: boot and stop timeouts, backoff restarts, memory checks. */
+void agent_dynos_tick(struct agent *a, uint64_t now);
+
+/* A dyno's sandbox ended. */
+void agent_dyno_on_exit(struct agent *a, struct agent_dyno *d);
+
+/* The dyno part of a report: every dyno of this host. */
+json_t *agent_dynos_report(struct agent *a);

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The agent's model of its host, shared by agent.c (the loop), agent-space.c, agent-dyno.c
+ * and agent-slug.c. Every object is owned by struct agent's lists; epoll events point at the
+ * `watch` of the object they concern.
+ */
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "agent/agent-http.h"
+#include "agent/agent.h"
+#include "base/id.h"
+#include "base/validate.h"
+#include "sandbox/sandbox.h"
+
+enum watch_kind { WATCH_SIGNAL, WATCH_TIMER, WATCH_DYNO, WATCH_SLUG };
+
+struct watch {
+	enum watch_kind kind;
+	void *obj;
+};
+
+struct agent_space {
+	char id[ID_STRING_MAX];
+	char name[64];
+	char cidr[32];
+	struct cidr4 net;
+	unsigned uplink_index;
+	char outbound_ip[16];
+	bool ensured;          /* its network exists as it should */
+	bool seen;             /* in the last desired state */
+	bool deleting;
+	bool report_allocated; /* the API must hear it is allocated */
+	bool report_destroyed; /* the API must hear it is gone */
+};
+
+enum dyno_state { DYNO_STARTING, DYNO_UP, DYNO_CRASHED, DYNO_DOWN };
+
+struct agent_dyno {
+	struct watch watch;
+	char id[ID_STRING_MAX];
+	char app_id[ID_STRING_MAX];
+	char app_name[64];
+	char space_id[ID_STRING_MAX];
+	char name[48];  /* web.1 */
+	char type[32];
+	int64_t release_version;
+	char slug_id[ID_STRING_MAX];
+	char *command;
+	char size[16];
+	char ip[16];
+	unsigned prefix;
+	unsigned port;  /* 0 unless web */
+	uid_t uid;
+	json_t *env;    /* the config vars of its release */
+	int64_t restart_seq[3]; /* of "*", its type and its name, when it last started */
+	char created_at[32];
+
+	enum dyno_state state;
+	uint64_t state_since;   /* monotonic usec */
+	bool running;           /* a sandbox exists for it */
+	struct sandbox sb;
+	int pidfd;
+	unsigned crashes;
+	uint64_t restart_at;    /* when crashed: start again then */
+	bool stopping;          /* SIGTERM sent */
+	uint64_t kill_at;       /* SIGKILL then */
+	bool remove;            /* when stopped, remove it (otherwise start it again) */
+	uint64_t mem_checked_at;
+	uint64_t oom_kills;
+};
+
+enum slug_state { SLUG_FETCHING, SLUG_EXTRACTING, SLUG_READY, SLUG_FAILED };
+
+struct agent_slug {
+	struct watch watch;
+	char id[ID_STRING_MAX];
+	uid_t uid;
+	enum slug_state state;
+	pid_t pid;
+	int pidfd;
+	uint64_t retry_at;
+};
+
+struct agent {
+	const struct agent_config *cfg;
+	char *state_dir; /* DATA_DIR/agent */
+	int epoll_fd;
+	int host_netns_fd;
+	struct watch signal_watch, timer_watch;
+	int signal_fd, timer_fd;
+	struct http_client *http;
+
+	json_t *desired;      /* the last desired state, or NULL before the first */
+	char generation[32];
+	bool polling;
+	uint64_t poll_at;     /* when to poll next, if not polling */
+	bool reporting;
+	bool report_wanted;
+	bool reconcile_wanted;
+	struct cidr4 pool;
+	bool host_ensured;
+	bool stop;
+
+	struct agent_space **spaces;
+	size_t n_spaces;
+	struct agent_dyno **dynos;
+	size_t n_dynos;
+	struct agent_slug **slugs;
+	size_t n_slugs;
+};
+
+/* Adds fd to the loop's epoll with events pointing at w. */
+int agent_watch_add(struct agent *a, int fd, struct watch *w, struct error *err);
+void agent_watch_del(struct agent *a, int fd);
+
+/* Asks the loop to send a report soon / to reconcile again soon. */
+void agent_want_report(struct agent *a);
+void agent_want_reconcile(struct agent *a);
+
+/* Logs an event of an app's dyno in Heroku's words: "heroku[web.1]: State changed ...". */
+void agent_event(const char *app, const char *source, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's loop. One epoll set carries, in this order of handling within an iteration:
+ * signals (SIGTERM/SIGINT stop the agent, never the dynos), the curl sockets of the long poll,
+ * reports and slug downloads, the pidfds of dyno shims and slug extractions, and a 1 s timer
+ * that drives supervision (boot and stop timeouts, backoff restarts, memory checks). After
+ * the events of an iteration, the loop reconciles if anything asked for it, then sends a
+ * report if anything changed and none is in flight.
+ */
+#include "agent/agent.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "agent/agent-dyno.h"
+#include "agent/agent-slug.h"
+#include "agent/agent-space.h"
+#include "base/alloc.h"
+#include "base/fileio.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+
+#define POLL_WAIT_S 25
+#define POLL_RETRY_USEC (1000 * 1000)
+
+void agent_event(const char *app, const char *source, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* The logs issue routes these into the app's stream; until then, the daemon's log. */
+	log_info("%s heroku[%s]: %s", app, source, msg);
+}
+
+int agent_watch_add(struct agent *a, int fd, struct watch *w, struct error *err)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = w };
+	if (epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return error_set(err, -errno, "epoll add: %m");
+	return 0;
+}
+
+void agent_watch_del(struct agent *a, int fd)
+{
+	if (fd >= 0)
+		epoll_ctl(a->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+void agent_want_report(struct agent *a)
+{
+	a->report_wanted = true;
+}
+
+void agent_want_reconcile(struct agent *a)
+{
+	a->reconcile_wanted = true;
+}
+
+static void reconcile(struct agent *a)
+{
+	a->reconcile_wanted = false;
+	if (!a->desired)
+		return;
+	agent_spaces_reconcile(a, json_object_get(a->desired, "spaces"));
+	for (size_t i = 0; i < a->n_spaces; i++)
+		if (a->spaces[i]->deleting)
+			agent_dynos_stop_space(a, a->spaces[i]->id);
+	agent_dynos_reconcile(a, json_object_get(a->desired, "apps"));
+	agent_spaces_collect(a);
+}
+
+/* ---- the long poll --------------------------------------------------------------------- */
+
+static void poll_start(struct agent *a);
+
+static void on_desired(void *userdata, long status, const struct strbuf *body, const char *error)
+{
+	struct agent *a = userdata;
+	a->polling = false;
+	if (status != 200) {
+		static long last_status = -1;
+		if (status != last_status)
+			log_warning("agent: desired state: %s", error ? error : body->buf);
+		last_status = status;
+		a->poll_at = time_mono_usec() + POLL_RETRY_USEC;
+		return;
+	}
+	json_error_t jerr;
+	json_t *d = json_loadb(body->buf, body->len, 0, &jerr);
+	const char *gen = json_string_value(json_object_get(d, "generation"));
+	if (!d || !gen || !json_is_array(json_object_get(d, "spaces")) || !json_is_array(json_object_get(d, "apps"))) {
+		log_error("agent: desired state is malformed");
+		json_decref(d);
+		a->poll_at = time_mono_usec() + POLL_RETRY_USEC;
+		return;
+	}
+	snprintf(a->generation, sizeof(a->generation), "%s", gen);
+	json_decref(a->desired);
+	a->desired = d;
+	a->reconcile_wanted = true;
+	poll_start(a);
+}
+
+static void poll_start(struct agent *a)
+{
+	if (a->polling || a->stop)
+		return;
+	_cleanup_free_ char *path = a->generation[0] ? xasprintf("/agent/desired?since=%s&wait=%d", a->generation, POLL_WAIT_S)
+						     : xstrdup("/agent/desired");
+	struct error err = { 0 };
+	if (http_request(a->http, "GET", path, NULL, NULL, POLL_WAIT_S + 15, on_desired, a, &err) < 0) {
+		log_error("agent: %s", err.message);
+		a->poll_at = time_mono_usec() + POLL_RETRY_USEC;
+		return;
+	}
+	a->polling = true;
+}
+
+/* ---- reports --------------------------------------------------------------------------- */
+
+struct report {
+	struct agent *agent;
+	json_t *spaces;
+};
+
+static void on_reported(void *userdata, long status, const struct strbuf *body, const char *error)
+{
+	struct report *rep = userdata;
+	struct agent *a = rep->agent;
+	a->reporting = false;
+	if (status != 200) {
+		log_warning("agent: report: %s", error ? error : body->buf);
+		agent_spaces_report_failed(a, rep->spaces);
+		a->report_wanted = true;
+	}
+	json_decref(rep->spaces);
+	free(rep);
+}
+
+static void report_send(struct agent *a)
+{
+	a->report_wanted = false;
+	struct report *rep = xcalloc(1, sizeof(*rep));
+	rep->agent = a;
+	rep->spaces = agent_spaces_report(a);
+	json_t *body = json_pack("{s:O, s:o}", "spaces", rep->spaces, "dynos", agent_dynos_report(a));
+	_cleanup_free_ char *text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	struct error err = { 0 };
+	if (http_request(a->http, "POST", "/agent/report", text, NULL, 30, on_reported, rep, &err) < 0) {
+		log_error("agent: %s", err.message);
+		agent_spaces_report_failed(a, rep->spaces);
+		json_decref(rep->spaces);
+		free(rep);
+		a->report_wanted = true;
+		return;
+	}
+	a->reporting = true;
+}
+
+/* ---- the loop -------------------------------------------------------------------------- */
+
+static int loop_init(struct agent *a, struct error *err)
+{
+	a->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (a->epoll_fd < 0)
+		return error_set(err, -errno, "epoll: %m");
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	a->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	a->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (a->signal_fd < 0 || a->timer_fd < 0)
+		return error_set(err, -errno, "signalfd/timerfd: %m");
+	struct itimerspec its = { .it_interval = { .tv_nsec = 250 * 1000 * 1000 }, .it_value = { .tv_nsec = 250 * 1000 * 1000 } };
+	timerfd_settime(a->timer_fd, 0, &its, NULL);
+	a->signal_watch = (struct watch){ .kind = WATCH_SIGNAL, .obj = a };
+	a->timer_watch = (struct watch){ .kind = WATCH_TIMER, .obj = a };
+	int r = agent_watch_add(a, a->signal_fd, &a->signal_watch, err);
+	if (r >= 0)
+		r = agent_watch_add(a, a->timer_fd, &a->timer_watch, err);
+	return r;
+}
+
+static void on_tick(struct agent *a)
+{
+	uint64_t expirations;
+	while (read(a->timer_fd, &expirations, sizeof(expirations)) > 0)
+		;
+	uint64_t now = time_mono_usec();
+	agent_dynos_tick(a, now);
+	agent_slugs_tick(a, now);
+	if (!a->polling && now >= a->poll_at)
+		poll_start(a);
+}
+
+int agent_run(const struct agent_config *cfg, struct error *err)
+{
+	struct agent agent = { .cfg = cfg, .epoll_fd = -1, .signal_fd = -1, .timer_fd = -1, .host_netns_fd = -1 };
+	struct agent *a = &agent;
+	int r;
+	if (geteuid() != 0)
+		return error_set(err, -EPERM, "the agent must run as root: it makes namespaces, links and cgroups");
+	r = cidr4_parse(cfg->outbound_pool, 8, 32, &a->pool, err);
+	if (r < 0)
+		return error_set(err, r, "--outbound-pool: %s", err->message);
+	a->state_dir = xasprintf("%s/agent", cfg->data_dir);
+	a->host_netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (a->host_netns_fd < 0) {
+		r = error_set(err, -errno, "open the host network namespace: %m");
+		goto out;
+	}
+	r = mkdir_p(a->state_dir, 0700, err);
+	if (r >= 0)
+		r = loop_init(a, err);
+	if (r >= 0)
+		r = http_client_new(a->epoll_fd, cfg->api_url, cfg->token, &a->http, err);
+	if (r >= 0)
+		r = agent_spaces_load(a, err);
+	if (r >= 0)
+		r = agent_dynos_load(a, err);
+	if (r < 0)
+		goto out;
+	log_info("agent: serving %s, %zu space%s and %zu dyno%s found", cfg->api_url, a->n_spaces,
+		 a->n_spaces == 1 ? "" : "s", a->n_dynos, a->n_dynos == 1 ? "" : "s");
+	poll_start(a);
+
+	while (!a->stop) {
+		long timeout = http_client_timeout_ms(a->http);
+		struct epoll_event events[32];
+		int n = epoll_wait(a->epoll_fd, events, (int)ARRAY_SIZE(events), timeout < 0 || timeout > 1000 ? 1000 : (int)timeout);
+		if (n < 0 && errno != EINTR) {
+			r = error_set(err, -errno, "epoll_wait: %m");
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			if (events[i].data.u64 & HTTP_EPOLL_TAG) {
+				http_client_on_socket(a->http, events[i].data.u64, events[i].events);
+				continue;
+			}
+			struct watch *w = events[i].data.ptr;
+			switch (w->kind) {
+			case WATCH_SIGNAL: {
+				struct signalfd_siginfo si;
+				if (read(a->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+					log_info("agent: stopping on signal %u; dynos keep running", si.ssi_signo);
+					a->stop = true;
+				}
+				break;
+			}
+			case WATCH_TIMER:
+				on_tick(a);
+				break;
+			case WATCH_DYNO:
+				agent_dyno_on_exit(a, container_of(w, struct agent_dyno, watch));
+				break;
+			case WATCH_SLUG:
+				agent_slug_on_exit(a, container_of(w, struct agent_slug, watch));
+				break;
+			}
+		}
+		if (http_client_timeout_ms(a->http) == 0)
+			http_client_on_timeout(a->http);
+		if (a->reconcile_wanted)
+			reconcile(a);
+		if (a->report_wanted && !a->reporting && a->desired)
+			report_send(a);
+	}
+	r = 0;
+out:
+	http_client_free(a->http);
+	json_decref(a->desired);
+	for (size_t i = 0; i < a->n_dynos; i++) {
+		if (a->dynos[i]->pidfd >= 0)
+			close(a->dynos[i]->pidfd);
+		json_decref(a->dynos[i]->env);
+		free(a->dynos[i]->command);
+		free(a->dynos[i]);
+	}
+	free(a->dynos);
+	for (size_t i = 0; i < a->n_spaces; i++)
+		free(a->spaces[i]);
+	free(a->spaces);
+	for (size_t i = 0; i < a->n_slugs; i++) {
+		if (a->slugs[i]->pidfd >= 0)
+			close(a->slugs[i]->pidfd);
+		free(a->slugs[i]);
+	}
+	free(a->slugs);
+	if (a->signal_fd >= 0)
+		close(a->signal_fd);
+	if (a->timer_fd >= 0)
+		close(a->timer_fd);
+	if (a->epoll_fd >= 0)
+		close(a->epoll_fd);
+	if (a->host_netns_fd >= 0)
+		close(a->host_netns_fd);
+	free(a->state_dir);
+	return r;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The agent: one per host. It long-polls the API for the desired state of the spaces its
+ * host runs, makes it real (space networks, dynos in sandboxes), supervises what runs, and
+ * reports what it observes. Everything happens on one epoll loop in one thread (the sandbox
+ * forks, so there are no threads here); slow work is asynchronous (HTTP through curl's multi
+ * interface, slug extraction in a child process).
+ *
+ * Reconciling is idempotent: running it twice changes nothing, and after a restart the
+ * agent finds the spaces and dynos that exist (its state lives in DATA_DIR/agent) and adopts
+ * them instead of starting new ones. Stopping the agent never stops dynos.
+ */
+
+#include "base/error.h"
+
+struct agent_config {
+	const char *api_url;
+	const char *token;          /* the host token */
+	const char *data_dir;       /* the agent keeps its state in DATA_DIR/agent */
+	const char *outbound_pool;  /* CIDR of the addresses spaces leave from */
+	unsigned boot_timeout_s;    /* a web dyno that does not bind $PORT by then is killed (R10) */
+	unsigned stop_timeout_s;    /* SIGKILL this long after SIGTERM (R12) */
+};
+
+/* Runs the agent until SIGTERM or SIGINT. Returns 0, or a negative errno when it could not start. */
+int agent_run(const struct agent_config *cfg, struct error *err);
