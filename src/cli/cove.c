@@ -108,7 +108,7 @@ static void help_command(const struct cli_command *cmd)
 	}
 }
 
-/* `cove help`, `cove help config:set`, `cove help config`. */
+/* `cove help`, `cove help config:set`, `cove help spaces` (the command and its topic). */
 static int help_run(int argc, char **argv)
 {
 	if (argc == 0) {
@@ -117,10 +117,8 @@ static int help_run(int argc, char **argv)
 	}
 	const char *topic = argv[0];
 	const struct cli_command *cmd = command_find(topic);
-	if (cmd) {
+	if (cmd)
 		help_command(cmd);
-		return 0;
-	}
 	size_t len = strlen(topic);
 	_cleanup_table_ struct cli_table *t = cli_table_new(2, NULL);
 	size_t found = 0;
@@ -131,11 +129,13 @@ static int help_run(int argc, char **argv)
 				cli_table_add(t, name, c->summary);
 				found++;
 			}
+	if (!found && cmd)
+		return 0;
 	if (!found) {
 		fprintf(stderr, "cove: no help for '%s': see 'cove help'\n", topic);
 		return EXIT_USAGE;
 	}
-	printf("Commands of %s:\n", topic);
+	printf("%sCommands of %s:\n", cmd ? "\n" : "", topic);
 	cli_table_print(t);
 	return 0;
 }
