@@ -149,6 +149,10 @@ static int quantity_parse(json_t *v, const char *type, int64_t current, int64_t 
 		long long n = strtoll(s, &end, 10);
 		if (!*s || *end || !isdigit((unsigned char)s[relative ? 1 : 0]))
 			return error_set(err, -EINVAL, "quantity '%s' of '%s' is invalid: use a number, +N or -N", s, type);
+		/* Bounded before the addition, which could overflow ("+9223372036854775807"). */
+		if (n > FORMATION_QUANTITY_MAX || n < -FORMATION_QUANTITY_MAX)
+			return error_set(err, -EINVAL, "quantity '%s' of '%s' is out of range: 0 to %d", s, type,
+					 FORMATION_QUANTITY_MAX);
 		q = relative ? current + n : n;
 	} else {
 		return error_set(err, -EINVAL, "quantity of '%s' must be a number", type);

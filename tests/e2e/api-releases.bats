@@ -177,7 +177,8 @@ release_slug() {
 }
 
 @test "out-of-range or malformed quantities and sizes are 422" {
-	for q in 101 '"101"' -1 '"-3"' '"+99"' '"abc"' '"2x"' '""' '"+"' '" 2"' true 1.5 '[1]'; do
+	for q in 101 '"101"' -1 '"-3"' '"+99"' '"abc"' '"2x"' '""' '"+"' '" 2"' true 1.5 '[1]' \
+		'"+9223372036854775807"' '"-9223372036854775808"' '"99999999999999999999"' 9223372036854775807; do
 		refused 422 invalid_params PATCH /apps/form/formation/web "{\"quantity\":$q}"
 	done
 	msg=$(refused 422 invalid_params PATCH /apps/form/formation/web '{"quantity":101}')
