@@ -41,6 +41,17 @@ int file_read(const char *path, size_t max, char **ret, size_t *ret_len, struct 
 	return 0;
 }
 
+/* Makes a rename in path's directory durable: without this a power cut may undo it. */
+static int fsync_parent(const char *path, struct error *err)
+{
+	const char *slash = strrchr(path, '/');
+	_cleanup_free_ char *dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		return error_set(err, -errno, "sync directory '%s': %m", dir);
+	return 0;
+}
+
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct error *err)
 {
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
@@ -64,7 +75,7 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
 		goto fail;
 	if (rename(tmp, path) < 0)
 		goto fail;
-	return 0;
+	return fsync_parent(path, err);
 fail:;
 	int r = error_set(err, -errno, "write '%s': %m", path);
 	unlink(tmp);
@@ -73,6 +84,8 @@ fail:;
 
 int mkdir_p(const char *path, mode_t mode, struct error *err)
 {
+	if (isempty(path))
+		return error_set(err, -EINVAL, "create directory: the path is empty");
 	_cleanup_free_ char *p = xstrdup(path);
 	for (char *s = p + 1; *s; s++) {
 		if (*s != '/')
@@ -82,7 +95,15 @@ int mkdir_p(const char *path, mode_t mode, struct error *err)
 			return error_set(err, -errno, "create directory '%s': %m", p);
 		*s = '/';
 	}
-	if (mkdir(p, mode) < 0 && errno != EEXIST)
-		return error_set(err, -errno, "create directory '%s': %m", p);
+	if (mkdir(p, mode) < 0) {
+		if (errno != EEXIST)
+			return error_set(err, -errno, "create directory '%s': %m", p);
+		/* Something is there already: good only if it is a directory. */
+		struct stat st;
+		if (stat(p, &st) < 0)
+			return error_set(err, -errno, "create directory '%s': %m", p);
+		if (!S_ISDIR(st.st_mode))
+			return error_set(err, -ENOTDIR, "create directory '%s': it exists and is not a directory", p);
+	}
 	return 0;
 }

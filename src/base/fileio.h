@@ -13,10 +13,14 @@
 int file_read(const char *path, size_t max, char **ret, size_t *ret_len, struct error *err);
 
 /*
- * Writes data to path atomically: a temporary file in the same directory, fsync, rename.
- * The file gets the given mode.
+ * Writes data to path atomically: a temporary file in the same directory, fsync, rename,
+ * fsync of the directory. The file gets the given mode. Readers see the old content or the
+ * new, never a part; after a crash, the new content is there once this returned 0.
  */
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct error *err);
 
-/* Creates a directory and its parents, like mkdir -p. */
+/*
+ * Creates a directory and its parents, like mkdir -p. An existing directory is fine; an
+ * existing file of another kind fails with -ENOTDIR.
+ */
 int mkdir_p(const char *path, mode_t mode, struct error *err);
