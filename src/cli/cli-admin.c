@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The audit trail (platform administrators): every request that tried to change something. */
+/*
+ * What platform administrators run the platform with: the audit trail (every request that
+ * tried to change something) and the hosts whose agents run the spaces.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -46,8 +49,75 @@ static int audit_run(struct cli *c, struct error *err)
 	return 0;
 }
 
-const struct cli_command cli_audit_commands[] = {
+static int hosts_run(struct cli *c, struct error *err)
+{
+	_cleanup_json_ json_t *hosts = NULL;
+	int r = cli_get(c, "/hosts", &hosts, err);
+	if (r < 0)
+		return r;
+	if (cli_has(c, OPT_JSON)) {
+		cli_print_json(hosts);
+		return 0;
+	}
+	if (json_array_size(hosts) == 0) {
+		puts("No hosts: register one with 'cove hosts:create NAME --regions REGION'");
+		return 0;
+	}
+	_cleanup_table_ struct cli_table *t = cli_table_new(3, (const char *const[]){ "Name", "Regions", "Last seen" });
+	size_t i;
+	json_t *h;
+	json_array_foreach(hosts, i, h)
+	{
+		const char *seen = cli_json_str(h, "seen_at");
+		cli_table_add(t, cli_json_str(h, "name"), cli_json_str(h, "regions"), seen ? seen : "never");
+	}
+	cli_table_print(t);
+	return 0;
+}
+
+static int hosts_create_run(struct cli *c, struct error *err)
+{
+	const char *regions = cli_opt(c, OPT_REGIONS);
+	if (isempty(regions))
+		return cli_usage_error(err, "no regions given: cove hosts:create NAME --regions A,B,...");
+	_cleanup_json_ json_t *body = json_pack("{s:s, s:s}", "name", c->args[0], "regions", regions);
+	_cleanup_json_ json_t *host = NULL;
+	int r = cli_send(c, "POST", "/hosts", body, &host, err);
+	if (r < 0)
+		return r;
+	if (cli_has(c, OPT_JSON)) {
+		cli_print_json(host);
+		return 0;
+	}
+	/* The token is the host's secret, and this is the only time the API shows it. */
+	printf("Registering host %s for %s... done\n", cli_json_str(host, "name"), cli_json_str(host, "regions"));
+	printf("Host token (shown once, for the agent of %s): %s\n", cli_json_str(host, "name"),
+	       cli_json_str(host, "token") ? cli_json_str(host, "token") : "");
+	return 0;
+}
+
+static int hosts_remove_run(struct cli *c, struct error *err)
+{
+	const char *name = c->args[0];
+	int r = cli_confirm(c, "host", name, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *path = cli_path("/hosts/%s", name);
+	r = cli_send(c, "DELETE", path, NULL, NULL, err);
+	if (r < 0)
+		return r;
+	printf("Removing host %s... done\n", name);
+	return 0;
+}
+
+const struct cli_command cli_admin_commands[] = {
 	{ "audit", audit_run, CLI_FLAG(OPT_NUM) | CLI_FLAG(OPT_JSON), 0, 0, "[-n N] [--json]",
 	  "show the newest entries of the audit trail (platform administrators; 30 unless -n)", "cove audit -n 100" },
+	{ "hosts", hosts_run, CLI_FLAG(OPT_JSON), 0, 0, NULL, "list the hosts whose agents run spaces", "cove hosts" },
+	{ "hosts:create", hosts_create_run, CLI_FLAG(OPT_REGIONS) | CLI_FLAG(OPT_JSON), 1, 1, "NAME --regions A,B,...",
+	  "register a host for regions and print its agent's token (once)",
+	  "cove hosts:create node-2 --regions virginia,oregon" },
+	{ "hosts:remove", hosts_remove_run, CLI_FLAG(OPT_CONFIRM), 1, 1, "NAME --confirm NAME",
+	  "remove a host that runs no space", "cove hosts:remove node-2 --confirm node-2" },
 	{},
 };

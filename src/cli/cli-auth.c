@@ -134,6 +134,35 @@ static int whoami_run(struct cli *c, struct error *err)
 	return 0;
 }
 
+static int authorizations_run(struct cli *c, struct error *err)
+{
+	_cleanup_json_ json_t *list = NULL;
+	int r = cli_get(c, "/oauth/authorizations", &list, err);
+	if (r < 0)
+		return r;
+	if (cli_has(c, OPT_JSON)) {
+		cli_print_json(list);
+		return 0;
+	}
+	_cleanup_table_ struct cli_table *t = cli_table_new(3, (const char *const[]){ "ID", "Description", "Created at" });
+	size_t i;
+	json_t *a;
+	json_array_foreach(list, i, a)
+		cli_table_add(t, cli_json_str(a, "id"), cli_json_str(a, "description"), cli_json_str(a, "created_at"));
+	cli_table_print(t);
+	return 0;
+}
+
+static int authorizations_revoke_run(struct cli *c, struct error *err)
+{
+	_cleanup_free_ char *path = cli_path("/oauth/authorizations/%s", c->args[0]);
+	int r = cli_send(c, "DELETE", path, NULL, NULL, err);
+	if (r < 0)
+		return r;
+	printf("Revoking authorization %s... done\n", c->args[0]);
+	return 0;
+}
+
 static int users_run(struct cli *c, struct error *err)
 {
 	_cleanup_json_ json_t *users = NULL;
@@ -188,6 +217,10 @@ const struct cli_command cli_auth_commands[] = {
 	{ "auth:whoami", whoami_run, CLI_FLAG(OPT_JSON), 0, 0, NULL, "print the e-mail address of the account in use",
 	  "cove auth:whoami" },
 	{ "whoami", whoami_run, CLI_FLAG(OPT_JSON), 0, 0, NULL, NULL, NULL, .hidden = true },
+	{ "authorizations", authorizations_run, CLI_FLAG(OPT_JSON), 0, 0, NULL,
+	  "list your tokens (each login makes one)", "cove authorizations" },
+	{ "authorizations:revoke", authorizations_revoke_run, 0, 1, 1, "ID", "revoke one of your tokens",
+	  "cove authorizations:revoke 01234567-89ab-cdef-0123-456789abcdef" },
 	{ "users", users_run, CLI_FLAG(OPT_JSON), 0, 0, NULL, "list the accounts (platform administrators)",
 	  "cove users" },
 	{ "users:create", users_create_run, CLI_FLAG(OPT_PASSWORD) | CLI_FLAG(OPT_ADMIN) | CLI_FLAG(OPT_JSON), 1, 1,

@@ -273,6 +273,44 @@ static int ps_type_run(struct cli *c, struct error *err)
 	return 0;
 }
 
+/* ps:restart [TYPE|DYNO]: all dynos, those of a process type ("web"), or one ("web.1"). */
+static int ps_restart_run(struct cli *c, struct error *err)
+{
+	const char *app;
+	int r = cli_app(c, &app, err);
+	if (r < 0)
+		return r;
+	const char *target = c->n_args > 0 ? c->args[0] : NULL;
+	_cleanup_free_ char *path = !target		 ? cli_path("/apps/%s/dynos", app)
+				   : strchr(target, '.') ? cli_path("/apps/%s/dynos/%s", app, target)
+							 : cli_path("/apps/%s/formations/%s", app, target);
+	r = cli_send(c, "DELETE", path, NULL, NULL, err);
+	if (r < 0)
+		return r;
+	if (!target)
+		printf("Restarting dynos on %s... done\n", app);
+	else if (strchr(target, '.'))
+		printf("Restarting dyno %s on %s... done\n", target, app);
+	else
+		printf("Restarting %s dynos on %s... done\n", target, app);
+	return 0;
+}
+
+static int ps_stop_run(struct cli *c, struct error *err)
+{
+	const char *app;
+	int r = cli_app(c, &app, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *path = cli_path("/apps/%s/dynos/%s/actions/stop", app, c->args[0]);
+	_cleanup_json_ json_t *body = json_object();
+	r = cli_send(c, "POST", path, body, NULL, err);
+	if (r < 0)
+		return r;
+	printf("Stopping dyno %s on %s... done\n", c->args[0], app);
+	return 0;
+}
+
 const struct cli_command cli_ps_commands[] = {
 	{ "ps", ps_run, CLI_APP_FLAGS | CLI_FLAG(OPT_JSON), 0, 0, "[--json]", "list the dynos of an app",
 	  "cove ps -a myapp" },
@@ -282,6 +320,11 @@ const struct cli_command cli_ps_commands[] = {
 	{ "ps:type", ps_type_run, CLI_APP_FLAGS | CLI_FLAG(OPT_JSON), 0, CLI_ARGS_ANY, "[TYPE=SIZE]...",
 	  "change the dyno size of process types (private-xs, private-s, private-m, private-l); without arguments, show them",
 	  "cove ps:type web=private-l -a myapp" },
+	{ "ps:restart", ps_restart_run, CLI_APP_FLAGS, 0, 1, "[TYPE|DYNO]",
+	  "restart all dynos of an app, those of one process type, or one dyno",
+	  "cove ps:restart -a myapp\ncove ps:restart web -a myapp\ncove ps:restart web.1 -a myapp" },
+	{ "ps:stop", ps_stop_run, CLI_APP_FLAGS, 1, 1, "DYNO",
+	  "stop a dyno (one of the formation starts again, as on Heroku)", "cove ps:stop web.1 -a myapp" },
 	{ "ps:resize", ps_type_run, CLI_APP_FLAGS | CLI_FLAG(OPT_JSON), 0, CLI_ARGS_ANY, "[TYPE=SIZE]...", NULL, NULL,
 	  .hidden = true },
 	{},

@@ -39,6 +39,7 @@ const struct cli_option cli_options[OPT_MAX_] = {
 	[OPT_NUM] = { "num", 'n', "N", "how many to show" },
 	[OPT_INTERNAL_ROUTING] = { "internal-routing", 0, NULL, "route the app only from inside its space" },
 	[OPT_NO_REMOTE] = { "no-remote", 0, NULL, "do not add a git remote" },
+	[OPT_REGIONS] = { "regions", 0, "A,B,...", "the regions the host serves" },
 	[OPT_HELP] = { "help", 'h', NULL, "show the help of the command" },
 };
 
@@ -270,8 +271,10 @@ int cli_confirm(struct cli *c, const char *what, const char *name, struct error 
 	if (!isatty(STDIN_FILENO))
 		return error_set(err, -EINVAL, "destroying %s '%s' cannot be undone: run again with --confirm %s", what,
 				 name, name);
-	fprintf(stderr, " !    This destroys %s '%s' and cannot be undone.\n !    To go on, type %s or run again with --confirm %s\n", what, name,
-		name, name);
+	fprintf(stderr,
+		" !    This destroys %s '%s' and cannot be undone.\n"
+		" !    To go on, type %s or run again with --confirm %s\n",
+		what, name, name, name);
 	_cleanup_free_ char *answer = NULL;
 	int r = cli_prompt("> ", false, &answer, err);
 	if (r < 0)

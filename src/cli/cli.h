@@ -46,6 +46,7 @@ enum cli_opt {
 	OPT_NUM,
 	OPT_INTERNAL_ROUTING,
 	OPT_NO_REMOTE,
+	OPT_REGIONS,
 	OPT_HELP,
 	OPT_MAX_
 };
@@ -89,7 +90,7 @@ extern const struct cli_command cli_app_commands[];
 extern const struct cli_command cli_config_commands[];
 extern const struct cli_command cli_release_commands[];
 extern const struct cli_command cli_ps_commands[];
-extern const struct cli_command cli_audit_commands[];
+extern const struct cli_command cli_admin_commands[];
 
 struct cli_api;
 

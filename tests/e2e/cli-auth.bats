@@ -118,6 +118,24 @@ setup() {
 	[ "$output" = "Not logged in to $MACHINE" ]
 }
 
+@test "authorizations lists the tokens of the account; authorizations:revoke revokes one" {
+	token=$(make_user tok@acme.test)
+	COVE_API_KEY=$token run cove authorizations --json
+	[ "$status" -eq 0 ]
+	[ "$(jq length <<<"$output")" = 1 ]
+	id=$(jq -r '.[0].id' <<<"$output")
+	COVE_API_KEY=$token run cove authorizations
+	[[ "$output" == *"$id"* ]]
+	[[ "$output" != *"$token"* ]]
+	COVE_API_KEY=$token run cove authorizations:revoke "$id"
+	[ "$status" -eq 0 ]
+	[ "$output" = "Revoking authorization $id... done" ]
+	API_TOKEN=$token api GET /account >/dev/null
+	[ "$(api_status)" = 401 ]
+	msg=$(cli_refused 1 authorizations:revoke "$id")
+	[ "$msg" = "authorization '$id' not found" ]
+}
+
 @test "without a token, commands say how to log in" {
 	unset COVE_API_KEY
 	msg=$(cli_refused 1 apps)

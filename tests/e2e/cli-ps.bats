@@ -92,7 +92,7 @@ formation_of() {
 	msg=$(cli_refused 1 ps:scale clock=1 -a myapp)
 	[ "$msg" = "process type 'clock' not found for app 'myapp'" ]
 	msg=$(cli_refused 1 ps:scale web=1000 -a myapp)
-	[[ "$msg" == "quantity 1000 of 'web' is out of range"* ]]
+	[[ "$msg" == "quantity "*"1000"*" of 'web' is out of range"* ]]
 	msg=$(cli_refused 1 ps:scale web=1:huge -a myapp)
 	[[ "$msg" == "dyno size 'huge' is unknown"* ]]
 	msg=$(cli_refused 1 ps:scale web=1 -a noslug)
@@ -117,4 +117,26 @@ formation_of() {
 	[[ "$msg" == "'web=2:' is invalid"* ]]
 	msg=$(cli_refused 2 ps:type web -a myapp)
 	[ "$msg" = "'web' is invalid: use TYPE=SIZE (web=private-m)" ]
+}
+
+@test "ps:restart restarts all dynos, a process type, or one dyno" {
+	run cove ps:restart -a myapp
+	[ "$status" -eq 0 ]
+	[ "$output" = "Restarting dynos on myapp... done" ]
+	run cove ps:restart web -a myapp
+	[ "$output" = "Restarting web dynos on myapp... done" ]
+	run cove ps:restart web.1 -a myapp
+	[ "$output" = "Restarting dyno web.1 on myapp... done" ]
+	msg=$(cli_refused 1 ps:restart clock -a myapp)
+	[ "$msg" = "process type 'clock' not found for app 'myapp'" ]
+	msg=$(cli_refused 1 ps:restart clock.1 -a myapp)
+	[ "$msg" = "dyno 'clock.1' not found for app 'myapp'" ]
+}
+
+@test "ps:stop stops a dyno" {
+	run cove ps:stop worker.1 -a myapp
+	[ "$status" -eq 0 ]
+	[ "$output" = "Stopping dyno worker.1 on myapp... done" ]
+	msg=$(cli_refused 2 ps:stop -a myapp)
+	[[ "$msg" == "'ps:stop' needs more arguments"* ]]
 }

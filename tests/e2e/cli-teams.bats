@@ -123,3 +123,28 @@ setup() {
 	[ "$(jq length <<<"$output")" = 3 ]
 	[ "$(jq -r '.[0].seq > .[1].seq' <<<"$output")" = true ]
 }
+
+@test "hosts:create registers a host and prints its token once; hosts; hosts:remove" {
+	run cove hosts:create node-2 --regions virginia,tokyo
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "Registering host node-2 for virginia,tokyo... done" ]
+	[[ "${lines[1]}" =~ ^"Host token (shown once, for the agent of node-2): "[0-9a-f]{64}$ ]]
+	token=${lines[1]##* }
+	run cove hosts
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"node-2"*"virginia,tokyo"*"never"* ]]
+	[[ "$output" != *"$token"* ]]
+	msg=$(cli_refused 1 hosts:create node-3 --regions mars)
+	[[ "$msg" == "region 'mars' is unknown"* ]]
+	msg=$(cli_refused 2 hosts:create node-3)
+	[[ "$msg" == "no regions given"* ]]
+	msg=$(COVE_API_KEY=$BOB cli_refused 1 hosts)
+	[ "$msg" = "only a platform administrator may do this" ]
+	msg=$(cli_refused 1 hosts:remove node-2)
+	[[ "$msg" == *"run again with --confirm node-2" ]]
+	run cove hosts:remove node-2 --confirm node-2
+	[ "$status" -eq 0 ]
+	[ "$output" = "Removing host node-2... done" ]
+	run cove hosts --json
+	[ "$(jq -r 'map(select(.name == "node-2")) | length' <<<"$output")" = 0 ]
+}
