@@ -319,6 +319,16 @@ static int member_set(struct api_request *req, struct error *err)
 				 email);
 	if (r < 0)
 		return r;
+	if (!role_s) {
+		/* Without a role, a new member is a member and an existing one keeps their role. */
+		_cleanup_free_ char *current = NULL;
+		r = store_query_text(req->store, "SELECT role FROM team_members WHERE team_id = ? AND user_id = ?",
+				     SV_ARGS(SV_TEXT(t.id), SV_TEXT(user_id)), &current, err);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		if (r >= 0 && streq(current, "admin"))
+			role = TEAM_ROLE_ADMIN;
+	}
 
 	char now[TIME_ISO_MAX];
 	time_now_iso(now);

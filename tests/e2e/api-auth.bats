@@ -168,6 +168,20 @@ teardown_file() {
 	API_TOKEN=$BOB refused 403 forbidden DELETE /spaces/other-prod
 }
 
+@test "changing a member without a role keeps their role" {
+	make_user dora@acme.test >/dev/null
+	add_member acme dora@acme.test admin
+	body=$(api_expect 200 PATCH /teams/acme/members '{"email":"dora@acme.test"}')
+	[ "$(jq -r .role <<<"$body")" = admin ]
+	[ "$(api GET /teams/acme/members | jq -r '.[] | select(.email == "dora@acme.test") | .role')" = admin ]
+	body=$(api_expect 200 PUT /teams/acme/members '{"email":"dora@acme.test","role":"member"}')
+	[ "$(jq -r .role <<<"$body")" = member ]
+	body=$(api_expect 200 PUT /teams/acme/members '{"email":"dora@acme.test"}')
+	[ "$(jq -r .role <<<"$body")" = member ]
+	refused 422 invalid_params PUT /teams/acme/members '{"email":"dora@acme.test","role":"owner"}'
+	api_expect 200 DELETE /teams/acme/members/dora@acme.test >/dev/null
+}
+
 @test "a removed member loses access" {
 	carl=$(make_user carl@acme.test)
 	add_member acme carl@acme.test member
