@@ -110,7 +110,11 @@ static int space_insert(struct api_request *req, const char *name, const struct 
 
 int api_space_default(struct api_request *req, const struct team *team, struct space *ret, struct error *err)
 {
-	_cleanup_free_ char *name = xasprintf("%.24s-space", team->name);
+	/* The team's name cut to fit, without a dash at the cut: "<team>--space" is no valid name. */
+	size_t len = strnlen(team->name, 24);
+	while (len > 1 && team->name[len - 1] == '-')
+		len--;
+	_cleanup_free_ char *name = xasprintf("%.*s-space", (int)len, team->name);
 	int r = api_space_load(req, name, false, ret, err);
 	if (r >= 0 && streq(ret->team.id, team->id))
 		return 0;

@@ -206,6 +206,16 @@ teardown_file() {
 	refused 409 conflict DELETE /teams/acme
 }
 
+@test "the default space of a team with a long name has a valid name" {
+	api_expect 201 POST /teams '{"name":"abcdefghijklmnopqrstuvw-xyz"}' >/dev/null
+	body=$(api_expect 201 POST /apps '{"name":"long-team-app","team":"abcdefghijklmnopqrstuvw-xyz"}')
+	space=$(jq -r .space.name <<<"$body")
+	[ "$space" = abcdefghijklmnopqrstuvw-space ]
+	# A name the API itself would accept.
+	[[ "$space" =~ ^[a-z]([a-z0-9]|-[a-z0-9])*$ ]]
+	[ ${#space} -le 30 ]
+}
+
 @test "every error has a Request-Id and JSON content type" {
 	api POST /spaces '{' >/dev/null
 	[ "$(api_status)" = 400 ]
