@@ -91,6 +91,42 @@ setup() {
 	API_TOKEN=$old api_expect 200 GET /account >/dev/null
 }
 
+@test "~/.netrc in heroku's layout, with comments, macdef and default, is read and kept" {
+	token=$(make_user layout@acme.test 'layout passphrase')
+	unset COVE_API_KEY
+	cat >"$HOME/.netrc" <<-EOF
+	# managed by hand
+	machine git.example.org
+	  login someone
+	  password "quoted secret"
+	macdef init
+	machine $MACHINE password not-this-one
+
+	machine $MACHINE
+	  login layout@acme.test
+	  password $token
+	default login anonymous password guest
+	EOF
+	run cove auth:whoami
+	[ "$status" -eq 0 ]
+	[ "$output" = layout@acme.test ]
+	run cove login --email dev@acme.test --password 'a long passphrase'
+	[ "$status" -eq 0 ]
+	# Everything but the entry of this machine is as it was; the macdef body was no entry.
+	[ "$(head -6 "$HOME/.netrc")" = "$(printf '# managed by hand\nmachine git.example.org\n  login someone\n  password "quoted secret"\nmacdef init\nmachine %s password not-this-one' "$MACHINE")" ]
+	grep -q '^default login anonymous password guest$' "$HOME/.netrc"
+	[ "$(grep -c "^machine $MACHINE login dev@acme.test " "$HOME/.netrc")" = 1 ]
+	! grep -q "$token" "$HOME/.netrc"
+	run cove auth:whoami
+	[ "$output" = dev@acme.test ]
+	# Back to the simple file the next tests expect.
+	{
+		printf 'machine git.example.org\n  login someone\n  password other-secret\n'
+		grep "^machine $MACHINE login" "$HOME/.netrc"
+	} >"$HOME/.netrc.new"
+	mv "$HOME/.netrc.new" "$HOME/.netrc"
+}
+
 @test "login with a wrong password fails clearly and changes nothing" {
 	unset COVE_API_KEY
 	before=$(cat "$HOME/.netrc")

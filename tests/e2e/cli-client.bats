@@ -49,6 +49,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.answer(200, b"this is not json", "text/plain")
         elif p == "/apps/chatty/config-vars":
             self.answer(422, {"id": "invalid_params", "message": "first line\nsecond line"})
+        elif p == "/apps/busy/formation":
+            self.answer(200, FORMATION)
+        elif p == "/apps/busy/dynos":
+            self.answer(200, [
+                {"name": "web.1", "type": "web", "state": "up", "size": "Private-M",
+                 "command": "python3 app.py", "updated_at": "2020-01-01T00:00:00Z"},
+                {"name": "web.2", "type": "web", "state": "starting", "size": "Private-M",
+                 "command": "python3 app.py", "updated_at": "2020-01-01T00:00:00Z"},
+                {"name": "run.1", "type": "run", "state": "up", "size": "Private-S",
+                 "command": "bash", "updated_at": "2020-01-01T00:00:00Z"},
+            ])
         elif p == "/apps/legacy/releases":
             self.answer(200, [{"id": "r7", "version": 7, "status": "succeeded"}])
         else:
@@ -103,6 +114,16 @@ requests() {
 	[ "$output" = "=== web (Private-M): python3 app.py (2)" ]
 	run cove ps -a legacy --json
 	[ "$(jq -r '.[0].type' <<<"$output")" = web ]
+}
+
+@test "ps groups the dynos the API reports by process type" {
+	run env TZ=UTC cove ps -a busy
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "=== web (Private-M): python3 app.py (2)" ]
+	[[ "${lines[1]}" == "web.1: up 2020/01/01 00:00:00 +0000 (~ "*"d ago)" ]]
+	[[ "${lines[2]}" == "web.2: starting 2020/01/01 00:00:00 +0000"* ]]
+	[ "${lines[3]}" = "=== run (Private-S): bash (1)" ]
+	[[ "${lines[4]}" == "run.1: up "* ]]
 }
 
 @test "every request carries the token as Bearer, the Heroku Accept header, and a User-Agent" {
