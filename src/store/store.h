@@ -87,7 +87,12 @@ void store_rollback(struct store *st);
 /* True while a transaction is open. */
 bool store_in_transaction(const struct store *st);
 
-/* Runs a statement that returns no rows. *ret_changes (may be NULL) gets the rows changed. */
+/*
+ * Runs a statement that returns no rows. *ret_changes (may be NULL) gets the rows changed.
+ * The number of args must match the statement's placeholders, else -EINVAL and nothing runs.
+ * store_exec() without args may run several statements one after the other (a migration);
+ * otherwise the SQL holds exactly one.
+ */
 int store_exec(struct store *st, const char *sql, const struct store_val *args, size_t n_args, struct error *err);
 int store_exec_changes(struct store *st, const char *sql, const struct store_val *args, size_t n_args,
 		       int64_t *ret_changes, struct error *err);
