@@ -28,9 +28,16 @@
 
 static const char *const state_names[] = { "starting", "up", "crashed", "down" };
 
+/* DATA_DIR/agent/dynos/<id>: dyno.json, the agent's description of the dyno. */
 static char *dyno_dir(struct agent *a, const char *id)
 {
 	return xasprintf("%s/dynos/%s", a->state_dir, id);
+}
+
+/* DATA_DIR/agent/dynos/<id>/sandbox: the sandbox's own state, anew at every start. */
+static char *sandbox_dir(struct agent *a, const char *id)
+{
+	return xasprintf("%s/dynos/%s/sandbox", a->state_dir, id);
 }
 
 static int dyno_save(struct agent *a, const struct agent_dyno *d, struct error *err)
@@ -136,8 +143,13 @@ static void dyno_start(struct agent *a, struct agent_dyno *d)
 	const struct dyno_size *size = dyno_size_find(d->size);
 	if (!size)
 		size = dyno_size_find(DYNO_SIZE_DEFAULT);
-	_cleanup_free_ char *dir = dyno_dir(a, d->id);
+	_cleanup_free_ char *dir = sandbox_dir(a, d->id);
 	_cleanup_free_ char *ns = netns_path(d->id);
+	struct error err = { 0 };
+	/* What is left of the last run of this dyno, if any, goes first. */
+	if (sandbox_cleanup(d->id, dir, &err) < 0)
+		log_warning("agent: clean up dyno '%s' of '%s': %s", d->name, d->app_name, err.message);
+	error_clear(&err);
 	char **env = dyno_env(d);
 	struct sandbox_spec spec = {
 		.id = d->id,
@@ -154,7 +166,6 @@ static void dyno_start(struct agent *a, struct agent_dyno *d)
 		.cpu_weight = size->cpu_weight,
 		.output_fd = -1,
 	};
-	struct error err = { 0 };
 	agent_event(d->app_name, d->name, "Starting process with command `%s`", d->command);
 	int r = sandbox_start(&spec, &d->sb, &err);
 	env_free(env);
@@ -182,7 +193,8 @@ static void dyno_remove(struct agent *a, struct agent_dyno *d)
 {
 	struct error err = { 0 };
 	_cleanup_free_ char *dir = dyno_dir(a, d->id);
-	if (sandbox_cleanup(d->id, dir, &err) < 0)
+	_cleanup_free_ char *sdir = sandbox_dir(a, d->id);
+	if (sandbox_cleanup(d->id, sdir, &err) < 0)
 		log_warning("agent: clean up dyno '%s' of '%s': %s", d->name, d->app_name, err.message);
 	error_clear(&err);
 	if (net_dyno_destroy(d->id, &err) < 0)
@@ -225,7 +237,7 @@ void agent_dyno_on_exit(struct agent *a, struct agent_dyno *d)
 	close(d->pidfd);
 	d->pidfd = -1;
 	d->running = false;
-	_cleanup_free_ char *dir = dyno_dir(a, d->id);
+	_cleanup_free_ char *dir = sandbox_dir(a, d->id);
 	int status = 0;
 	bool oom = false;
 	struct error err = { 0 };
@@ -387,11 +399,9 @@ static void dyno_create(struct agent *a, struct agent_space *s, json_t *app, jso
 	if (r >= 0)
 		r = dyno_save(a, d, &err);
 	if (r >= 0) {
-		char gateway[16], address[24];
-		struct in_addr in = { .s_addr = htonl(s->net.addr + 1) };
-		inet_ntop(AF_INET, &in, gateway, sizeof(gateway));
+		char address[24];
 		snprintf(address, sizeof(address), "%s/%u", d->ip, d->prefix);
-		struct net_dyno_config cfg = { .space_id = s->id, .dyno_id = d->id, .address = address, .gateway = gateway };
+		struct net_dyno_config cfg = { .space_id = s->id, .dyno_id = d->id, .address = address };
 		r = net_dyno_ensure(&cfg, &err);
 	}
 	if (r < 0) {
@@ -586,7 +596,8 @@ int agent_dynos_load(struct agent *a, struct error *err)
 			continue;
 		}
 		dyno_add(a, d);
-		if (sandbox_adopt(path, &d->sb, &e) >= 0) {
+		_cleanup_free_ char *sdir = sandbox_dir(a, d->id);
+		if (sandbox_adopt(sdir, &d->sb, &e) >= 0) {
 			d->running = true;
 			d->pidfd = sandbox_pidfd(&d->sb);
 			if (d->pidfd < 0 || agent_watch_add(a, d->pidfd, &d->watch, &e) < 0)
