@@ -132,14 +132,14 @@ teardown_file() {
 }
 
 # Creates a slug with the given process types and releases it; prints the release.
-release_slug() {
+deploy_slug() {
 	local app=$1 types=$2 slug
 	slug=$(api_expect 201 POST "/apps/$app/slugs" "{\"process_types\":$types}" | jq -r .id)
 	api_expect 201 POST "/apps/$app/releases" "{\"slug\":\"$slug\"}"
 }
 
 @test "releasing a slug sets up the formation: web at 1, others at 0" {
-	body=$(release_slug form '{"web":"./bin/web","worker":"./bin/worker"}')
+	body=$(deploy_slug form '{"web":"./bin/web","worker":"./bin/worker"}')
 	[ "$(jq -r .slug.id <<<"$body")" != null ]
 	[[ "$(jq -r .description <<<"$body")" == Deploy* ]]
 	formation=$(api_expect 200 GET /apps/form/formation)
@@ -194,7 +194,7 @@ release_slug() {
 
 @test "a new slug without a process type removes it; a rollback brings it back" {
 	before=$(api GET /apps/form/releases -H "Range: version ..; max=1, order=desc" | jq '.[0].version')
-	release_slug form '{"web":"./bin/web2"}' >/dev/null
+	deploy_slug form '{"web":"./bin/web2"}' >/dev/null
 	formation=$(api GET /apps/form/formation)
 	[ "$(jq -c '[.[] | [.type, .command]]' <<<"$formation")" = '[["web","./bin/web2"]]' ]
 	# Quantity and size of a type that stays are kept.
