@@ -73,17 +73,19 @@ static int members_run(struct cli *c, struct error *err)
 	return 0;
 }
 
-/* PUT adds or changes a member; PATCH changes one (the API treats them alike). */
+/* PUT adds or changes a member; PATCH changes one (the API treats them alike). role may be NULL. */
 static int member_put(struct cli *c, const char *method, const char *role, struct error *err)
 {
 	const char *team;
 	int r = cli_team(c, &team, err);
 	if (r < 0)
 		return r;
-	if (!streq(role, "admin") && !streq(role, "member"))
+	if (role && !streq(role, "admin") && !streq(role, "member"))
 		return cli_usage_error(err, "role '%s' is invalid: use admin or member", role);
 	_cleanup_free_ char *path = cli_path("/teams/%s/members", team);
-	_cleanup_json_ json_t *body = json_pack("{s:s, s:s}", "email", c->args[0], "role", role);
+	_cleanup_json_ json_t *body = json_pack("{s:s}", "email", c->args[0]);
+	if (role)
+		json_object_set_new(body, "role", json_string(role));
 	_cleanup_json_ json_t *member = NULL;
 	r = cli_send(c, method, path, body, &member, err);
 	if (r < 0)
@@ -97,10 +99,10 @@ static int member_put(struct cli *c, const char *method, const char *role, struc
 	return 0;
 }
 
+/* Without --role the API adds a member, and leaves the role of someone already in the team. */
 static int members_add_run(struct cli *c, struct error *err)
 {
-	const char *role = cli_opt(c, OPT_ROLE);
-	return member_put(c, "PUT", role ? role : "member", err);
+	return member_put(c, "PUT", cli_opt(c, OPT_ROLE), err);
 }
 
 static int members_set_run(struct cli *c, struct error *err)

@@ -82,6 +82,12 @@ setup() {
 	[ "$status" -eq 0 ]
 }
 
+@test "members:add of someone already in the team keeps their role unless --role says" {
+	run cove members:add admin@cove.local -t acme
+	[ "$status" -eq 0 ]
+	[ "$output" = "Adding admin@cove.local to acme as admin... done" ]
+}
+
 @test "COVE_TEAM names the team when -t does not" {
 	COVE_TEAM=acme run cove members
 	[ "$status" -eq 0 ]
