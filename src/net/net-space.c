@@ -58,7 +58,7 @@ static int link_find(struct net_nl *nl, const char *name, struct net_link *ret, 
 	return r;
 }
 
-/* Brings the link named `name` up, when it exists. */
+/* Brings the link named `name` up. */
 static int link_up(struct net_nl *nl, const char *name, struct error *err)
 {
 	struct net_link link;
