@@ -80,28 +80,42 @@ int agent_spaces_load(struct agent *a, struct error *err)
 	return 0;
 }
 
-/* The lowest uplink index and outbound address no other space of this host uses. */
+/*
+ * The lowest uplink index and outbound address no other space uses: neither one of this
+ * agent's nor any other the host has (the kernel's own account, from src/net), so that a
+ * second installation on the same host, or a leftover, does not collide.
+ */
 static int space_allocate(struct agent *a, struct agent_space *s, struct error *err)
 {
+	_cleanup_free_ struct net_space_record *host = NULL;
+	size_t n_host = 0;
+	int r = net_host_spaces(&host, &n_host, err);
+	if (r < 0)
+		return r;
 	for (unsigned idx = 1; idx < 16384; idx++) {
 		bool used = false;
 		for (size_t i = 0; i < a->n_spaces && !used; i++)
 			used = a->spaces[i] != s && a->spaces[i]->uplink_index == idx;
+		for (size_t i = 0; i < n_host && !used; i++)
+			used = host[i].uplink_index == idx && !streq(host[i].space_id, s->id);
 		if (!used) {
 			s->uplink_index = idx;
 			break;
 		}
 	}
 	uint32_t size = a->pool.prefix >= 32 ? 1 : (uint32_t)1 << (32 - a->pool.prefix);
-	/* Skip the network and broadcast addresses of pools larger than /31. */
-	uint32_t first = size > 2 ? 1 : 0, last = size > 2 ? size - 2 : size - 1;
-	for (uint32_t off = first + 1; off <= last; off++) {
-		struct in_addr in = { .s_addr = htonl(a->pool.addr + off) };
+	/* Skip the network and broadcast addresses, and the first host address, of pools larger than /31. */
+	uint32_t first = size > 2 ? 2 : 0, last = size > 2 ? size - 2 : size - 1;
+	for (uint32_t off = first; off <= last; off++) {
+		uint32_t addr = a->pool.addr + off;
+		struct in_addr in = { .s_addr = htonl(addr) };
 		char ip[16];
 		inet_ntop(AF_INET, &in, ip, sizeof(ip));
 		bool used = false;
 		for (size_t i = 0; i < a->n_spaces && !used; i++)
 			used = a->spaces[i] != s && streq(a->spaces[i]->outbound_ip, ip);
+		for (size_t i = 0; i < n_host && !used; i++)
+			used = host[i].outbound_ip == addr && !streq(host[i].space_id, s->id);
 		if (!used) {
 			snprintf(s->outbound_ip, sizeof(s->outbound_ip), "%s", ip);
 			return 0;
@@ -110,26 +124,16 @@ static int space_allocate(struct agent *a, struct agent_space *s, struct error *
 	return error_set(err, -ENOSPC, "outbound pool is exhausted: no address left for space '%s'", s->name);
 }
 
-/* Host-wide state: forwarding, the outbound device, the host table with each space's NAT. */
+/* Host-wide state: forwarding, the outbound device, the host table (rendered by src/net from
+ * the spaces that exist). */
 static void host_ensure(struct agent *a)
 {
-	struct net_space_nat *nat = xcalloc(a->n_spaces + 1, sizeof(*nat));
-	size_t n = 0;
-	for (size_t i = 0; i < a->n_spaces; i++) {
-		if (a->spaces[i]->deleting && !a->spaces[i]->ensured)
-			continue;
-		nat[n].space_id = a->spaces[i]->id;
-		nat[n].uplink_index = a->spaces[i]->uplink_index;
-		nat[n].outbound_ip = a->spaces[i]->outbound_ip;
-		n++;
-	}
-	struct net_host_config cfg = { .outbound_pool = a->cfg->outbound_pool, .spaces = nat, .n_spaces = n };
+	struct net_host_config cfg = { .outbound_pool = a->cfg->outbound_pool };
 	struct error err = { 0 };
 	if (net_host_ensure(&cfg, &err) < 0)
 		log_error("agent: host network: %s", err.message);
 	else
 		a->host_ensured = true;
-	free(nat);
 }
 
 static void space_ensure(struct agent *a, struct agent_space *s)

@@ -2,31 +2,45 @@
 /*
  * coved: the cove daemon. One binary carries every server role:
  *
- *   coved [OPTIONS]        all roles on one host (the default)
- *   coved api [OPTIONS]    the control plane only
+ *   coved [OPTIONS]          all roles on one host (the default): the API, and an agent for
+ *                            this host, started as a child process and restarted if it dies
+ *   coved api [OPTIONS]      the control plane only
+ *   coved agent [OPTIONS]    the agent of this host, for an API elsewhere
  *
- * The API serves on its own thread; the main thread waits for SIGTERM or SIGINT and stops
- * cleanly. State lives in DATA_DIR (see docs/operations.md).
+ * The agent always talks to the API over HTTP, even on one host, so that the single-host and
+ * multi-host paths are the same code. Stopping coved stops the agent but never the dynos: they
+ * are adopted again by the next agent. The API serves on its own thread; the main thread waits
+ * for signals. State lives in DATA_DIR (docs/operations.md).
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "agent/agent.h"
 #include "api/api-auth.h"
+#include "api/api-hosts.h"
 #include "api/api.h"
 #include "base/alloc.h"
 #include "base/crypto.h"
 #include "base/fileio.h"
 #include "base/log.h"
+#include "base/strbuf.h"
 #include "base/validate.h"
+#include "sandbox/sandbox.h"
 #include "store/store.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:5000"
 #define DEFAULT_DATA_DIR ".cove"
 #define DEFAULT_REGIONS "virginia,oregon,frankfurt,tokyo,dublin,sydney"
+#define DEFAULT_OUTBOUND_POOL "198.18.0.0/24"
 #define BODY_MAX (1024 * 1024)
 
 struct options {
@@ -34,24 +48,40 @@ struct options {
 	char *data_dir;
 	const char *listen;
 	const char *store_url;
+	const char *regions_arg;
 	char **regions;
 	const char *apps_domain;
+	const char *api_url;      /* agent */
+	const char *token_file;   /* agent */
+	const char *outbound_pool;
+	unsigned boot_timeout_s;
+	unsigned stop_timeout_s;
+	bool debug;
 };
 
 static void usage(FILE *f)
 {
-	fputs("usage: coved [api] [OPTIONS]\n"
+	fputs("usage: coved [api|agent] [OPTIONS]\n"
 	      "\n"
 	      "Runs the cove platform daemon. With no role, every role runs on this host.\n"
 	      "\n"
-	      "  --data-dir DIR       where state lives (default ./" DEFAULT_DATA_DIR ")\n"
-	      "  --listen HOST:PORT   where the API listens (default " DEFAULT_LISTEN "; port 0 picks one)\n"
-	      "  --store URL          the store (default sqlite:DATA_DIR/cove.db)\n"
-	      "  --regions A,B,...    the regions this installation offers\n"
-	      "                       (default " DEFAULT_REGIONS ")\n"
-	      "  --apps-domain NAME   apps answer at <app>.<space>.NAME (default localhost)\n"
-	      "  --debug              log every request\n"
-	      "  --version            print the version\n",
+	      "  --data-dir DIR         where state lives (default ./" DEFAULT_DATA_DIR ")\n"
+	      "  --debug                log every request\n"
+	      "  --version              print the version\n"
+	      "\n"
+	      "API (coved, coved api):\n"
+	      "  --listen HOST:PORT     where the API listens (default " DEFAULT_LISTEN "; port 0 picks one)\n"
+	      "  --store URL            the store (default sqlite:DATA_DIR/cove.db)\n"
+	      "  --regions A,B,...      the regions this installation offers\n"
+	      "                         (default " DEFAULT_REGIONS ")\n"
+	      "  --apps-domain NAME     apps answer at <app>.<space>.NAME (default localhost)\n"
+	      "\n"
+	      "Agent (coved, coved agent):\n"
+	      "  --api URL              the API to serve (coved agent only)\n"
+	      "  --token-file FILE      the host token (coved agent only; see 'cove hosts:create')\n"
+	      "  --outbound-pool CIDR   addresses spaces leave from (default " DEFAULT_OUTBOUND_POOL ")\n"
+	      "  --boot-timeout SEC     web dynos must bind $PORT within this (default 60)\n"
+	      "  --stop-timeout SEC     SIGKILL this long after SIGTERM (default 30)\n",
 	      f);
 }
 
@@ -79,9 +109,33 @@ static int parse_regions(const char *list, char ***ret, struct error *err)
 	return 0;
 }
 
+static int parse_seconds(const char *what, const char *s, unsigned *ret, struct error *err)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || v < 1 || v > 3600)
+		return error_set(err, -EINVAL, "%s '%s' is invalid: 1 to 3600 seconds", what, s);
+	*ret = (unsigned)v;
+	return 0;
+}
+
 static int parse_options(int argc, char **argv, struct options *o, struct error *err)
 {
-	enum { OPT_DATA_DIR = 256, OPT_LISTEN, OPT_STORE, OPT_REGIONS, OPT_APPS_DOMAIN, OPT_DEBUG, OPT_VERSION };
+	enum {
+		OPT_DATA_DIR = 256,
+		OPT_LISTEN,
+		OPT_STORE,
+		OPT_REGIONS,
+		OPT_APPS_DOMAIN,
+		OPT_DEBUG,
+		OPT_VERSION,
+		OPT_API,
+		OPT_TOKEN_FILE,
+		OPT_OUTBOUND_POOL,
+		OPT_BOOT_TIMEOUT,
+		OPT_STOP_TIMEOUT,
+		OPT_REGION,
+	};
 	static const struct option longopts[] = {
 		{ "data-dir", required_argument, NULL, OPT_DATA_DIR },
 		{ "listen", required_argument, NULL, OPT_LISTEN },
@@ -90,20 +144,33 @@ static int parse_options(int argc, char **argv, struct options *o, struct error 
 		{ "apps-domain", required_argument, NULL, OPT_APPS_DOMAIN },
 		{ "debug", no_argument, NULL, OPT_DEBUG },
 		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "api", required_argument, NULL, OPT_API },
+		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+		{ "outbound-pool", required_argument, NULL, OPT_OUTBOUND_POOL },
+		{ "boot-timeout", required_argument, NULL, OPT_BOOT_TIMEOUT },
+		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
+		{ "region", required_argument, NULL, OPT_REGION },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	const char *regions = DEFAULT_REGIONS;
 	const char *data_dir = DEFAULT_DATA_DIR;
-	*o = (struct options){ .role = "all", .listen = DEFAULT_LISTEN, .apps_domain = "localhost" };
+	*o = (struct options){
+		.role = "all",
+		.listen = DEFAULT_LISTEN,
+		.apps_domain = "localhost",
+		.regions_arg = DEFAULT_REGIONS,
+		.outbound_pool = DEFAULT_OUTBOUND_POOL,
+		.boot_timeout_s = 60,
+		.stop_timeout_s = 30,
+	};
 	if (argc > 1 && argv[1][0] != '-') {
 		o->role = argv[1];
 		argv++;
 		argc--;
 	}
-	if (!streq(o->role, "all") && !streq(o->role, "api"))
-		return error_set(err, -EINVAL, "role '%s' is unknown: use api, or no role for all of them", o->role);
-	int c;
+	if (!streq(o->role, "all") && !streq(o->role, "api") && !streq(o->role, "agent"))
+		return error_set(err, -EINVAL, "role '%s' is unknown: use api or agent, or no role for all of them", o->role);
+	int c, r;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_DATA_DIR:
@@ -116,13 +183,34 @@ static int parse_options(int argc, char **argv, struct options *o, struct error 
 			o->store_url = optarg;
 			break;
 		case OPT_REGIONS:
-			regions = optarg;
+			o->regions_arg = optarg;
+			break;
+		case OPT_REGION:
+			/* The regions of an agent's host are those it was registered with. */
 			break;
 		case OPT_APPS_DOMAIN:
 			o->apps_domain = optarg;
 			break;
 		case OPT_DEBUG:
+			o->debug = true;
 			log_set_level(LOG_LEVEL_DEBUG);
+			break;
+		case OPT_API:
+			o->api_url = optarg;
+			break;
+		case OPT_TOKEN_FILE:
+			o->token_file = optarg;
+			break;
+		case OPT_OUTBOUND_POOL:
+			o->outbound_pool = optarg;
+			break;
+		case OPT_BOOT_TIMEOUT:
+			if ((r = parse_seconds("--boot-timeout", optarg, &o->boot_timeout_s, err)) < 0)
+				return r;
+			break;
+		case OPT_STOP_TIMEOUT:
+			if ((r = parse_seconds("--stop-timeout", optarg, &o->stop_timeout_s, err)) < 0)
+				return r;
 			break;
 		case OPT_VERSION:
 			puts("coved " COVE_VERSION);
@@ -137,17 +225,97 @@ static int parse_options(int argc, char **argv, struct options *o, struct error 
 	}
 	if (optind < argc)
 		return error_set(err, -EINVAL, "unexpected argument '%s'", argv[optind]);
-	int r = mkdir_p(data_dir, 0700, err);
+	if (streq(o->role, "agent") && (!o->api_url || !o->token_file))
+		return error_set(err, -EINVAL, "coved agent needs --api URL and --token-file FILE");
+	struct cidr4 pool;
+	r = cidr4_parse(o->outbound_pool, 8, 32, &pool, err);
+	if (r < 0)
+		return r;
+	r = mkdir_p(data_dir, 0700, err);
 	if (r < 0)
 		return r;
 	o->data_dir = realpath(data_dir, NULL);
 	if (!o->data_dir)
 		return error_set(err, -errno, "data directory '%s': %m", data_dir);
-	return parse_regions(regions, &o->regions, err);
+	return parse_regions(o->regions_arg, &o->regions, err);
+}
+
+static void options_free(struct options *o)
+{
+	for (char **r = o->regions; r && *r; r++)
+		free(*r);
+	free(o->regions);
+	free(o->data_dir);
+}
+
+static int run_agent(const struct options *o)
+{
+	struct error err = { 0 };
+	_cleanup_free_ char *token = NULL;
+	if (file_read(o->token_file, 4096, &token, NULL, &err) < 0) {
+		fprintf(stderr, "coved agent: %s\n", err.message);
+		return 1;
+	}
+	token[strcspn(token, "\r\n")] = '\0';
+	struct agent_config cfg = {
+		.api_url = o->api_url,
+		.token = token,
+		.data_dir = o->data_dir,
+		.outbound_pool = o->outbound_pool,
+		.boot_timeout_s = o->boot_timeout_s,
+		.stop_timeout_s = o->stop_timeout_s,
+	};
+	if (agent_run(&cfg, &err) < 0) {
+		fprintf(stderr, "coved agent: %s\n", err.message);
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- all roles on one host: the agent as a supervised child ---------------------------- */
+
+static pid_t agent_spawn(const struct options *o, const char *api_url, const char *token_file)
+{
+	char boot[16], stop[16];
+	snprintf(boot, sizeof(boot), "%u", o->boot_timeout_s);
+	snprintf(stop, sizeof(stop), "%u", o->stop_timeout_s);
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	/* The agent goes with coved; its dynos stay. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execl("/proc/self/exe", "coved", "agent", "--api", api_url, "--token-file", token_file, "--data-dir", o->data_dir,
+	      "--outbound-pool", o->outbound_pool, "--boot-timeout", boot, "--stop-timeout", stop,
+	      o->debug ? "--debug" : (char *)NULL, (char *)NULL);
+	fprintf(stderr, "coved: start the agent: %m\n");
+	_exit(127);
+}
+
+static int register_local_host(struct store *store, const struct options *o, const char *run_dir, char **ret_path,
+			       struct error *err)
+{
+	_cleanup_strbuf_ struct strbuf regions = STRBUF_INIT;
+	for (char **r = o->regions; *r; r++)
+		strbuf_addf(&regions, "%s%s", regions.len ? "," : "", *r);
+	char token[HOST_TOKEN_MAX];
+	int r = api_host_register(store, "local", regions.buf, token, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *path = xasprintf("%s/host.token", run_dir);
+	_cleanup_free_ char *text = xasprintf("%s\n", token);
+	r = file_write_atomic(path, text, strlen(text), 0600, err);
+	if (r < 0)
+		return r;
+	*ret_path = TAKE_PTR(path);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
+
 	struct error err = { 0 };
 	struct options o;
 	if (parse_options(argc, argv, &o, &err) < 0) {
@@ -158,6 +326,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "coved: libsodium failed to initialise\n");
 		return 1;
 	}
+	signal(SIGPIPE, SIG_IGN);
+	if (streq(o.role, "agent")) {
+		int rc = run_agent(&o);
+		options_free(&o);
+		return rc;
+	}
 
 	/* Signals are taken synchronously by the main thread; block them before threads start. */
 	sigset_t mask;
@@ -165,8 +339,8 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	_cleanup_free_ char *run_dir = xasprintf("%s/run", o.data_dir);
 	if (mkdir_p(run_dir, 0700, &err) < 0) {
@@ -182,6 +356,17 @@ int main(int argc, char **argv)
 	bool created;
 	if (api_bootstrap(store, o.data_dir, &created, &err) < 0) {
 		fprintf(stderr, "coved: %s\n", err.message);
+		store_close(store);
+		return 1;
+	}
+	_cleanup_free_ char *token_file = NULL;
+	bool with_agent = streq(o.role, "all");
+	if (with_agent && geteuid() != 0) {
+		log_warning("not running as root: no agent on this host, so spaces stay 'allocating' and no dyno runs");
+		with_agent = false;
+	}
+	if (with_agent && register_local_host(store, &o, run_dir, &token_file, &err) < 0) {
+		fprintf(stderr, "coved: register this host: %s\n", err.message);
 		store_close(store);
 		return 1;
 	}
@@ -212,14 +397,37 @@ int main(int argc, char **argv)
 		COVE_VERSION, api_url(api), o.data_dir, o.data_dir, created ? ", created now" : "", api_url(api),
 		o.data_dir);
 
-	int sig = 0;
-	sigwait(&mask, &sig);
-	log_info("stopping on signal %d", sig);
+	pid_t agent = with_agent ? agent_spawn(&o, api_url(api), token_file) : 0;
+	time_t agent_started = time(NULL);
+	for (;;) {
+		int sig = 0;
+		sigwait(&mask, &sig);
+		if (sig != SIGCHLD) {
+			log_info("stopping on signal %d", sig);
+			break;
+		}
+		int status;
+		pid_t pid;
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (pid != agent)
+				continue;
+			log_warning("the agent exited with status %d; starting it again", status);
+			/* Not faster than once a second. */
+			if (time(NULL) - agent_started < 1)
+				sleep(1);
+			agent = agent_spawn(&o, api_url(api), token_file);
+			agent_started = time(NULL);
+		}
+	}
+	if (agent > 0) {
+		kill(agent, SIGTERM);
+		for (int i = 0; i < 100 && waitpid(agent, NULL, WNOHANG) == 0; i++)
+			usleep(50 * 1000);
+		kill(agent, SIGKILL);
+		waitpid(agent, NULL, 0);
+	}
 	api_stop(api);
 	store_close(store);
-	for (char **r = o.regions; *r; r++)
-		free(*r);
-	free(o.regions);
-	free(o.data_dir);
+	options_free(&o);
 	return 0;
 }

@@ -21,14 +21,24 @@
 export COVE_BUILD_DIR
 export PATH="$COVE_BUILD_DIR:$PATH"
 
+# The role coved runs in: `api` (the default: the control plane alone, no namespaces made)
+# or `all` (with the agent of this host: spaces become networks and dynos run; needs root).
+coved_role_args() {
+	case "${COVED_ROLE:-api}" in
+	all) ;;
+	*) printf '%s\n' "${COVED_ROLE:-api}" ;;
+	esac
+}
+
 # Starts coved with the given extra arguments and waits until it answers.
 coved_start() {
 	COVED_DATA=$(mktemp -d "${BATS_FILE_TMPDIR:-/tmp}/coved.XXXXXX")
 	export COVED_DATA
-	"$COVE_BUILD_DIR/coved" --data-dir "$COVED_DATA" --listen 127.0.0.1:0 "$@" \
+	"$COVE_BUILD_DIR/coved" $(coved_role_args) --data-dir "$COVED_DATA" --listen 127.0.0.1:0 "$@" \
 		>"$COVED_DATA/coved.log" 2>&1 3>&- &
 	COVED_PID=$!
 	export COVED_PID
+	echo "$COVED_PID" >"$COVED_DATA/coved.pid"
 	coved_wait
 	export COVE_API_KEY
 	COVE_API_KEY=$(cat "$COVED_DATA/admin.token")
@@ -66,10 +76,12 @@ coved_restart() {
 	coved_stop_process
 	local port=${COVE_API_URL##*:}
 	rm -f "$COVED_DATA/run/api.url"
-	"$COVE_BUILD_DIR/coved" --data-dir "$COVED_DATA" --listen "127.0.0.1:$port" "$@" \
+	"$COVE_BUILD_DIR/coved" $(coved_role_args) --data-dir "$COVED_DATA" --listen "127.0.0.1:$port" "$@" \
 		>>"$COVED_DATA/coved.log" 2>&1 3>&- &
 	COVED_PID=$!
 	export COVED_PID
+	# Each test runs in a subshell: the file is how teardown_file finds a coved a test restarted.
+	echo "$COVED_PID" >"$COVED_DATA/coved.pid"
 	coved_wait
 }
 
@@ -80,6 +92,7 @@ coved_kill() {
 }
 
 coved_stop_process() {
+	[ -s "${COVED_DATA:-}/coved.pid" ] && COVED_PID=$(cat "$COVED_DATA/coved.pid")
 	if [ -n "${COVED_PID:-}" ] && kill -0 "$COVED_PID" 2>/dev/null; then
 		kill -TERM "$COVED_PID"
 		local i

@@ -1,0 +1,209 @@
+#!/usr/bin/env bats
+# The runtime end to end: coved with its agent makes spaces into networks and runs apps'
+# formations as sandboxed, supervised dynos in them (issue: "Runtime").
+
+load helpers
+load runtime-helpers
+
+setup_file() {
+	[ "$(id -u)" -eq 0 ] || skip "the runtime needs root"
+	export COVED_ROLE=all
+	coved_start --boot-timeout 4 --stop-timeout 3
+	api_expect 201 POST /teams '{"name":"acme"}' >/dev/null
+	api_expect 201 POST /spaces '{"name":"space-x","team":"acme"}' >/dev/null
+	api_expect 201 POST /spaces '{"name":"space-y","team":"acme","cidr":"10.5.0.0/16","data_cidr":"10.6.0.0/16"}' >/dev/null
+	wait_space space-x allocated
+	wait_space space-y allocated
+	api_expect 201 POST /teams/apps '{"name":"app-a","space":"space-x"}' >/dev/null
+	api_expect 201 POST /teams/apps '{"name":"app-b","space":"space-x"}' >/dev/null
+	api_expect 201 POST /teams/apps '{"name":"app-y","space":"space-y"}' >/dev/null
+	# app-a: a web server and a worker that reports what it sees of its sandbox.
+	deploy_slug app-a '{"web":"exec python3 -m http.server $PORT","worker":"id -u; hostname; ps -eo pid=,comm=; touch /usr/cove-test 2>&1 || echo usr-readonly; echo PORT=${PORT:-none} DYNO=$DYNO IP=$HEROKU_PRIVATE_IP; exec sleep 1000"}' >/dev/null
+	api_expect 200 PATCH /apps/app-a/formation '{"updates":[{"type":"web","quantity":2},{"type":"worker","quantity":1}]}' >/dev/null
+	# app-b: TCP and UDP listeners on arbitrary ports.
+	deploy_slug app-b '{"web":"exec python3 -m http.server $PORT","worker":"socat TCP-LISTEN:7777,fork,reuseaddr SYSTEM:\"echo pong\" & socat UDP-RECVFROM:7778,fork SYSTEM:\"echo upong\" & wait"}' >/dev/null
+	api_expect 200 PATCH /apps/app-b/formation '{"updates":[{"type":"worker","quantity":1}]}' >/dev/null
+	deploy_slug app-y '{"web":"exec python3 -m http.server $PORT"}' >/dev/null
+	wait_dynos app-a 3
+	wait_dynos app-b 2
+	wait_dynos app-y 1
+}
+
+teardown_file() {
+	runtime_cleanup
+}
+
+@test "spaces are allocated with an outbound IP each" {
+	nat=$(api_expect 200 GET /spaces/space-x/nat)
+	[ "$(jq -r .state <<<"$nat")" = enabled ]
+	ip_x=$(jq -r '.sources[0]' <<<"$nat")
+	ip_y=$(api_expect 200 GET /spaces/space-y/nat | jq -r '.sources[0]')
+	[[ "$ip_x" == 198.18.0.* ]]
+	[ "$ip_x" != "$ip_y" ]
+	ip netns list | grep -q "cove-s-$(api GET /spaces/space-x | jq -r .id)"
+}
+
+@test "cove ps shows every dyno up with its private IP" {
+	run cove ps -a app-a --json
+	[ "$status" -eq 0 ]
+	[ "$(jq '[.[] | select(.state == "up" and (.private_ip | startswith("10.0.")))] | length' <<<"$output")" -eq 3 ]
+	run cove ps -a app-a
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"web.1: up"* ]]
+	[[ "$output" == *"worker.1: up"* ]]
+}
+
+@test "a dyno of app A reaches a dyno of app B on any TCP port and by UDP" {
+	b=$(dyno_ip app-b worker.1)
+	run in_dyno_net app-a web.1 socat -t2 -T2 - "TCP:$b:7777,connect-timeout=2" </dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" == *pong* ]]
+	run in_dyno_net app-a web.1 sh -c "echo ping | socat -t2 -T2 - UDP:$b:7778"
+	[[ "$output" == *upong* ]]
+	run in_dyno_net app-a worker.1 curl -fsS -m 3 "http://$(dyno_ip app-b web.1):5000/index.html"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "hello from app-b" ]]
+}
+
+@test "a dyno cannot reach another space" {
+	y=$(dyno_ip app-y web.1)
+	[[ "$y" == 10.5.* ]]
+	run in_dyno_net app-a web.1 curl -sS -m 2 "http://$y:5000/"
+	[ "$status" -ne 0 ]
+	run in_dyno_net app-y web.1 curl -sS -m 2 "http://$(dyno_ip app-a web.1):5000/"
+	[ "$status" -ne 0 ]
+}
+
+@test "a dyno cannot open a connection to the host" {
+	# A listener on every address of the host; the dyno may connect to none of them.
+	socat TCP-LISTEN:7799,reuseaddr,fork SYSTEM:"echo host" &
+	listener=$!
+	sleep 0.3
+	local addr failed=0
+	for addr in $(ip -4 -o addr show | awk '{print $4}' | cut -d/ -f1 | grep -v '^127\.'); do
+		if in_dyno_net app-a web.1 socat -t2 -T1 - "TCP:$addr:7799,connect-timeout=1" </dev/null 2>/dev/null | grep -q host; then
+			echo "reached the host at $addr" >&2
+			failed=1
+		fi
+	done
+	kill "$listener"
+	[ "$failed" -eq 0 ]
+}
+
+@test "the dyno's sandbox: own process tree, read-only /usr, non-root, its name and environment" {
+	out=$(dyno_output app-a worker.1)
+	uid=$(api GET /apps/app-a/dynos | jq -r '.[0].app.id' >/dev/null; sed -n 1p <<<"$out")
+	[ "$uid" -ge 100000 ]
+	[ "$(sed -n 2p <<<"$out")" = worker.1 ]
+	# ps sees pid 1 (the sandbox's init) and its own processes only.
+	procs=$(sed -n '3,/usr-readonly/p' <<<"$out" | grep -v usr-readonly)
+	[ "$(wc -l <<<"$procs")" -le 4 ]
+	grep -q '^ *1 ' <<<"$procs"
+	! grep -q python3 <<<"$procs"
+	grep -q usr-readonly <<<"$out"
+	grep -q "PORT=none DYNO=worker.1 IP=$(dyno_ip app-a worker.1)" <<<"$out"
+	# As the host sees it: not root, no capabilities.
+	pid=$(dyno_pid app-a web.1)
+	[ -n "$pid" ]
+	grep -q "^Uid:[[:space:]]*1000[0-9][0-9]" "/proc/$pid/status"
+	grep -q "^CapEff:[[:space:]]*0000000000000000" "/proc/$pid/status"
+	[ ! -e /usr/cove-test ]
+}
+
+@test "a dyno's cgroup has the memory of its size" {
+	id=$(dyno_id app-a web.1)
+	limit=$(cat "/sys/fs/cgroup/memory/cove/$id/memory.limit_in_bytes" 2>/dev/null || cat "/sys/fs/cgroup/cove/$id/memory.max")
+	[ "$limit" -eq $((1024 * 1024 * 1024)) ]
+	api_expect 200 PATCH /apps/app-y/formation/web '{"size":"private-xs"}' >/dev/null
+	sleep 1
+	wait_dynos app-y 1
+	id=$(dyno_id app-y web.1)
+	limit=$(cat "/sys/fs/cgroup/memory/cove/$id/memory.limit_in_bytes" 2>/dev/null || cat "/sys/fs/cgroup/cove/$id/memory.max")
+	[ "$limit" -eq $((512 * 1024 * 1024)) ]
+}
+
+@test "connections from a space reach the outside from the space's outbound IP" {
+	ns=cvtest-inet-$$
+	ip netns add "$ns"
+	ip link add cvtest-i$$ type veth peer name eth0 netns "$ns"
+	ip addr add 203.0.113.254/24 dev cvtest-i$$
+	ip link set cvtest-i$$ up
+	ip -n "$ns" addr add 203.0.113.1/24 dev eth0
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" link set lo up
+	ip -n "$ns" route add 198.18.0.0/24 via 203.0.113.254
+	ip netns exec "$ns" socat -t2 -T5 TCP-LISTEN:8080,reuseaddr SYSTEM:'echo $SOCAT_PEERADDR' &
+	sleep 0.3
+	run in_dyno_net app-a web.1 socat -t2 -T3 - TCP:203.0.113.1:8080,connect-timeout=3 </dev/null
+	ip link del cvtest-i$$ 2>/dev/null || true
+	ip netns del "$ns"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(api GET /spaces/space-x/nat | jq -r '.sources[0]')" ]
+}
+
+@test "a killed dyno is started again, a crash loop backs off, a web dyno that never binds is killed (R10)" {
+	old=$(dyno_pid app-b web.1)
+	kill -9 "$old"
+	sleep 0.5
+	wait_dynos app-b 2 up 10
+	[ "$(dyno_pid app-b web.1)" != "$old" ]
+	grep -q "app-b heroku\[web.1\]: State changed from up to crashed" "$COVED_DATA/coved.log"
+
+	deploy_slug app-y '{"web":"exec sleep 1000","crash":"exit 3"}' >/dev/null
+	api_expect 200 PATCH /apps/app-y/formation/crash '{"quantity":1}' >/dev/null
+	sleep 6
+	grep -q "app-y heroku\[crash.1\]: Process exited with status 3" "$COVED_DATA/coved.log"
+	grep -q "app-y heroku\[crash.1\]: Restarting in [0-9]* s" "$COVED_DATA/coved.log"
+	grep -q "app-y heroku\[web.1\]: Error R10 (Boot timeout)" "$COVED_DATA/coved.log"
+	api_expect 200 PATCH /apps/app-y/formation/crash '{"quantity":0}' >/dev/null
+}
+
+@test "ps:restart restarts a dyno, and scaling down stops dynos" {
+	old=$(dyno_pid app-a web.2)
+	run cove ps:restart web.2 -a app-a
+	[ "$status" -eq 0 ]
+	for i in $(seq 1 50); do
+		new=$(dyno_pid app-a web.2)
+		[ -n "$new" ] && [ "$new" != "$old" ] && break
+		sleep 0.2
+	done
+	[ "$new" != "$old" ]
+	wait_dynos app-a 3
+	run cove ps:scale web=1 -a app-a
+	[ "$status" -eq 0 ]
+	wait_dynos app-a 2
+	api_expect 200 PATCH /apps/app-a/formation/web '{"quantity":2}' >/dev/null
+	wait_dynos app-a 3
+}
+
+@test "kill -9 of coved: dynos keep running with the same pids and are adopted" {
+	before=$(for d in web.1 web.2 worker.1; do dyno_pid app-a $d; done)
+	pkill -9 -f "coved agent --api $COVE_API_URL" || true
+	coved_kill
+	sleep 0.5
+	coved_restart --boot-timeout 4 --stop-timeout 3
+	wait_dynos app-a 3 up 15
+	after=$(for d in web.1 web.2 worker.1; do dyno_pid app-a $d; done)
+	[ "$before" = "$after" ]
+	grep -q "adopted dyno 'web.1' of 'app-a'" "$COVED_DATA/coved.log"
+}
+
+@test "destroying a space leaves no namespace, link, address or rule behind" {
+	id=$(api GET /spaces/space-y | jq -r .id)
+	outbound=$(api GET /spaces/space-y/nat | jq -r '.sources[0]')
+	dyno=$(dyno_id app-y web.1)
+	run cove apps:destroy app-y --confirm app-y
+	[ "$status" -eq 0 ]
+	run cove spaces:destroy space-y --confirm space-y
+	[ "$status" -eq 0 ]
+	for i in $(seq 1 50); do
+		[ "$(api GET /spaces | jq '[.[] | select(.name == "space-y")] | length')" -eq 0 ] && break
+		sleep 0.2
+	done
+	! ip netns list | grep -q "$id"
+	! ip netns list | grep -q "$dyno"
+	! ip link | grep -q "cu-${id:0:8}"
+	! ip addr show cove-out | grep -q "$outbound/"
+	! nft list ruleset | grep -q "$outbound"
+	[ ! -e "$COVED_DATA/agent/spaces/$id.json" ]
+}
