@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,6 +49,12 @@ static inline void closep(int *fd)
 		close(*fd);
 		errno = saved;
 	}
+}
+
+static inline void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
 }
 
 #define _cleanup_(f) __attribute__((cleanup(f)))

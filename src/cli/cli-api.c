@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/alloc.h"
 #include "base/strbuf.h"
@@ -247,6 +248,20 @@ int cli_api_call(struct cli_api *api, const struct cli_request *rq, json_t **ret
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body_text);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body_text));
 	}
+	_cleanup_(fclosep) FILE *upload = NULL;
+	if (rq->upload_path) {
+		upload = fopen(rq->upload_path, "re");
+		struct stat st;
+		if (!upload || fstat(fileno(upload), &st) < 0) {
+			curl_slist_free_all(headers);
+			strbuf_release(&answer.body);
+			return error_set(err, -errno, "open '%s': %m", rq->upload_path);
+		}
+		headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_READDATA, upload);
+		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
+	}
 	if (range)
 		headers = curl_slist_append(headers, range);
 	if (expand)
@@ -263,7 +278,7 @@ int cli_api_call(struct cli_api *api, const struct cli_request *rq, json_t **ret
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_error);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, REQUEST_TIMEOUT_S);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, rq->upload_path ? 0L : (long)REQUEST_TIMEOUT_S);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif

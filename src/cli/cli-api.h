@@ -51,6 +51,7 @@ struct cli_request {
 	const char *method;
 	const char *path;          /* from the API root, "/apps/myapp"; see cli_path() */
 	json_t *body;              /* sent as JSON when not NULL; stays the caller's */
+	const char *upload_path;   /* a file sent as the body instead (slugs), streamed */
 	const char *range;         /* Range header: "version ..; max=1, order=desc" */
 	const char *expand;        /* Accept-Expansion header */
 	const char *basic_user;    /* with basic_password: HTTP Basic instead of the token */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/fileio.h"
 #include "cli/cli-api.h"
 #include "cli/cli-output.h"
 
@@ -200,6 +201,87 @@ static int rollback_run(struct cli *c, struct error *err)
 	return 0;
 }
 
+/*
+ * Parses a Procfile ("web: cmd" lines; "web=cmd" also works for the command line) into
+ * process types.
+ */
+static int procfile_parse(const char *text, json_t **ret, struct error *err)
+{
+	json_t *types = json_object();
+	_cleanup_free_ char *copy = xstrdup(text);
+	char *save = NULL;
+	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		line += strspn(line, " \t");
+		if (!*line || *line == '#')
+			continue;
+		size_t n = strcspn(line, ":=");
+		if (!line[n] || n == 0) {
+			json_decref(types);
+			return cli_usage_error(err, "Procfile line '%.60s' is invalid: use 'TYPE: COMMAND'", line);
+		}
+		char *cmd = line + n + 1;
+		cmd += strspn(cmd, " \t");
+		size_t l = strlen(cmd);
+		while (l && (cmd[l - 1] == '\r' || cmd[l - 1] == ' '))
+			cmd[--l] = '\0';
+		line[n] = '\0';
+		while (n && line[n - 1] == ' ')
+			line[--n] = '\0';
+		json_object_set_new(types, line, json_string(cmd));
+	}
+	if (json_object_size(types) == 0) {
+		json_decref(types);
+		return cli_usage_error(err, "the Procfile names no process type");
+	}
+	*ret = types;
+	return 0;
+}
+
+/*
+ * releases:create: releases a slug built elsewhere, as the Platform API allows: creates the
+ * slug with its process types, uploads the tarball, and releases it.
+ */
+static int releases_create_run(struct cli *c, struct error *err)
+{
+	const char *app, *slug_file = cli_opt(c, OPT_SLUG), *procfile = cli_opt(c, OPT_PROCFILE);
+	int r = cli_app(c, &app, err);
+	if (r < 0)
+		return r;
+	if (isempty(slug_file) || isempty(procfile))
+		return cli_usage_error(err, "give a slug and its process types: --slug FILE.tgz --procfile 'web: COMMAND'");
+	_cleanup_free_ char *text = NULL;
+	struct error ignored = { 0 };
+	if (file_read(procfile, 64 * 1024, &text, NULL, &ignored) < 0)
+		text = xstrdup(procfile);
+	_cleanup_json_ json_t *types = NULL;
+	r = procfile_parse(text, &types, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *slugs = cli_path("/apps/%s/slugs", app);
+	_cleanup_json_ json_t *body = json_pack("{s:O}", "process_types", types);
+	_cleanup_json_ json_t *slug = NULL;
+	r = cli_send(c, "POST", slugs, body, &slug, err);
+	if (r < 0)
+		return r;
+	const char *id = cli_json_str(slug, "id");
+	_cleanup_free_ char *blob = cli_path("/apps/%s/slugs/%s/blob", app, id ? id : "");
+	r = cli_api_call(c->api, &(struct cli_request){ .method = "PUT", .path = blob, .upload_path = slug_file }, NULL, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *releases = cli_path("/apps/%s/releases", app);
+	_cleanup_json_ json_t *rel_body = json_pack("{s:s}", "slug", id ? id : "");
+	_cleanup_json_ json_t *release = NULL;
+	r = cli_send(c, "POST", releases, rel_body, &release, err);
+	if (r < 0)
+		return r;
+	if (cli_has(c, OPT_JSON)) {
+		cli_print_json(release);
+		return 0;
+	}
+	printf("Releasing %s to %s... done, v%lld\n", slug_file, app, cli_json_int(release, "version", 0));
+	return 0;
+}
+
 const struct cli_command cli_release_commands[] = {
 	{ "releases", releases_run, CLI_APP_FLAGS | CLI_FLAG(OPT_NUM) | CLI_FLAG(OPT_JSON), 0, 0, "[-n N] [--json]",
 	  "list the releases of an app, newest first (15 unless -n)", "cove releases -a myapp -n 5" },
@@ -208,6 +290,10 @@ const struct cli_command cli_release_commands[] = {
 	{ "rollback", rollback_run, CLI_APP_FLAGS | CLI_FLAG(OPT_JSON), 0, 1, "[vN]",
 	  "make a new release from an earlier one's code and config (the previous one unless given)",
 	  "cove rollback -a myapp\ncove rollback v1 -a myapp" },
+	{ "releases:create", releases_create_run, CLI_APP_FLAGS | CLI_FLAG(OPT_SLUG) | CLI_FLAG(OPT_PROCFILE) | CLI_FLAG(OPT_JSON),
+	  0, 0, "--slug FILE.tgz --procfile PROCFILE",
+	  "release a slug built elsewhere (a tarball of ./app) with its process types",
+	  "cove releases:create -a myapp --slug app.tgz --procfile 'web: python3 -m http.server $PORT'" },
 	{ "releases:rollback", rollback_run, CLI_APP_FLAGS | CLI_FLAG(OPT_JSON), 0, 1, "[vN]", NULL, NULL, .hidden = true },
 	{},
 };

@@ -204,6 +204,77 @@ static int spaces_destroy_run(struct cli *c, struct error *err)
 	return 0;
 }
 
+/* spaces:ps: the dynos of every app of a space, as Heroku prints them. */
+static int spaces_ps_run(struct cli *c, struct error *err)
+{
+	const char *name;
+	int r = cli_space_arg(c, &name, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *path = cli_path("/spaces/%s/dynos", name);
+	_cleanup_json_ json_t *apps = NULL;
+	r = cli_get(c, path, &apps, err);
+	if (r < 0)
+		return r;
+	if (cli_has(c, OPT_JSON)) {
+		cli_print_json(apps);
+		return 0;
+	}
+	size_t i, k;
+	json_t *app, *d;
+	json_array_foreach(apps, i, app)
+	{
+		json_t *dynos = json_object_get(app, "dynos");
+		if (json_array_size(dynos) == 0)
+			continue;
+		cli_header("%s (%zu)", cli_json_str(app, "app_name"), json_array_size(dynos));
+		json_array_foreach(dynos, k, d)
+		{
+			_cleanup_free_ char *ago = cli_time_ago(cli_json_str(d, "updated_at"));
+			const char *ip = cli_json_str(d, "private_ip");
+			printf("%s: %s %s %s%s%s\n", cli_json_str(d, "name"), cli_json_str(d, "state"), ago ? ago : "",
+			       ip ? "(" : "", ip ? ip : "", ip ? ")" : "");
+		}
+		printf("\n");
+	}
+	return 0;
+}
+
+/* spaces:topology: apps, their domains, and their dynos with private IPs and DNS names. */
+static int spaces_topology_run(struct cli *c, struct error *err)
+{
+	const char *name;
+	int r = cli_space_arg(c, &name, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *path = cli_path("/spaces/%s/topology", name);
+	_cleanup_json_ json_t *topo = NULL;
+	r = cli_get(c, path, &topo, err);
+	if (r < 0)
+		return r;
+	if (cli_has(c, OPT_JSON)) {
+		cli_print_json(topo);
+		return 0;
+	}
+	size_t i, k, n;
+	json_t *app, *f, *d, *domain;
+	json_array_foreach(json_object_get(topo, "apps"), i, app)
+	{
+		cli_header("%s", cli_json_str(app, "name") ? cli_json_str(app, "name") : cli_json_str(app, "id"));
+		json_array_foreach(json_object_get(app, "domains"), n, domain)
+			printf("Domain: %s\n", json_string_value(domain));
+		json_array_foreach(json_object_get(app, "formations"), k, f)
+		{
+			json_array_foreach(json_object_get(f, "dynos"), n, d)
+				printf("  %s.%lld  %-15s  %s\n", cli_json_str(f, "process_type"), cli_json_int(d, "number", 0),
+				       cli_json_str(d, "private_ip") ? cli_json_str(d, "private_ip") : "-",
+				       cli_json_str(d, "hostname") ? cli_json_str(d, "hostname") : "");
+		}
+		printf("\n");
+	}
+	return 0;
+}
+
 #define SPACE_FLAG CLI_FLAG(OPT_SPACE)
 
 const struct cli_command cli_space_commands[] = {
@@ -223,5 +294,10 @@ const struct cli_command cli_space_commands[] = {
 	  "rename a space (team admins)", "cove spaces:rename --from acme-prod --to acme-live" },
 	{ "spaces:destroy", spaces_destroy_run, SPACE_FLAG | CLI_FLAG(OPT_CONFIRM), 0, 1, "NAME --confirm NAME",
 	  "destroy a space that has no apps left (team admins)", "cove spaces:destroy acme-jp --confirm acme-jp" },
+	{ "spaces:ps", spaces_ps_run, SPACE_FLAG | CLI_FLAG(OPT_JSON), 0, 1, "--space NAME",
+	  "list the dynos of every app of a space, with their private IPs", "cove spaces:ps --space acme-prod" },
+	{ "spaces:topology", spaces_topology_run, SPACE_FLAG | CLI_FLAG(OPT_JSON), 0, 1, "--space NAME",
+	  "show the apps of a space, their domains and dynos with private IPs and DNS names",
+	  "cove spaces:topology --space acme-prod" },
 	{},
 };

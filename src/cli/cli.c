@@ -40,6 +40,8 @@ const struct cli_option cli_options[OPT_MAX_] = {
 	[OPT_INTERNAL_ROUTING] = { "internal-routing", 0, NULL, "route the app only from inside its space" },
 	[OPT_NO_REMOTE] = { "no-remote", 0, NULL, "do not add a git remote" },
 	[OPT_REGIONS] = { "regions", 0, "A,B,...", "the regions the host serves" },
+	[OPT_SLUG] = { "slug", 0, "FILE", "a slug: a gzipped tarball holding ./app" },
+	[OPT_PROCFILE] = { "procfile", 0, "PROCFILE", "a Procfile, or its text: 'web: cmd' lines (or 'web=cmd')" },
 	[OPT_HELP] = { "help", 'h', NULL, "show the help of the command" },
 };
 

@@ -53,6 +53,32 @@ teardown_file() {
 	[[ "$output" == *"worker.1: up"* ]]
 }
 
+@test "releases:create runs a slug; spaces:ps, spaces:topology and spaces:info show the runtime" {
+	mkdir -p "$BATS_TEST_TMPDIR/s/app"
+	echo "hello from app-c" >"$BATS_TEST_TMPDIR/s/app/index.html"
+	tar -czf "$BATS_TEST_TMPDIR/c.tgz" -C "$BATS_TEST_TMPDIR/s" ./app
+	api_expect 201 POST /teams/apps '{"name":"app-c","space":"space-x"}' >/dev/null
+	run cove releases:create -a app-c --slug "$BATS_TEST_TMPDIR/c.tgz" --procfile 'web: exec python3 -m http.server $PORT'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"done, v2"* ]]
+	wait_dynos app-c 1
+	run in_dyno_net app-a web.1 curl -fsS -m 3 "http://$(dyno_ip app-c web.1):5000/index.html"
+	[ "$output" = "hello from app-c" ]
+	run cove spaces:ps --space space-x
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"=== app-c (1)"* ]]
+	[[ "$output" == *"web.1: up"*"($(dyno_ip app-c web.1))"* ]]
+	run cove spaces:topology --space space-x
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"web.1  $(dyno_ip app-c web.1)"*"1.web.app-c.app.localspace"* ]]
+	run cove spaces:info space-x
+	[[ "$output" == *"Outbound IPs"*"198.18.0."* ]]
+	run cove releases:create -a app-c --slug "$BATS_TEST_TMPDIR/c.tgz" --procfile 'nonsense'
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"is invalid"* ]]
+	api_expect 200 DELETE /apps/app-c >/dev/null
+}
+
 @test "a dyno of app A reaches a dyno of app B on any TCP port and by UDP" {
 	b=$(dyno_ip app-b worker.1)
 	run in_dyno_net app-a web.1 socat -t2 -T2 - "TCP:$b:7777,connect-timeout=2" </dev/null
