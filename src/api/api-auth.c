@@ -416,6 +416,57 @@ static int user_list(struct api_request *req, struct error *err)
 	return r;
 }
 
+/*
+ * PATCH /users/:user: a platform administrator sets another account's password (a reset, or
+ * the first password of an account made without one) or administrator flag.
+ */
+static int user_update(struct api_request *req, struct error *err)
+{
+	int r = api_require_platform_admin(req, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *id = NULL;
+	r = store_query_text(req->store, "SELECT id FROM users WHERE id = ? OR email = ?",
+			     SV_ARGS(SV_TEXT(req->params[0]), SV_TEXT(req->params[0])), &id, err);
+	if (r == -ENOENT)
+		return error_set(err, -ENOENT, "user '%s' not found", req->params[0]);
+	if (r < 0)
+		return r;
+	const char *password;
+	bool admin, admin_set;
+	r = api_body_string(req, "password", false, &password, err);
+	if (r >= 0)
+		r = api_body_bool(req, "admin", &admin, &admin_set, err);
+	if (r < 0)
+		return r;
+	char now[TIME_ISO_MAX];
+	time_now_iso(now);
+	if (password) {
+		char hash[CRYPTO_PASSWORD_HASH_MAX];
+		r = crypto_password_hash(password, hash, err);
+		if (r >= 0)
+			r = store_exec(req->store, "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
+				       SV_ARGS(SV_TEXT(hash), SV_TEXT(now), SV_TEXT(id)), err);
+		if (r < 0)
+			return r;
+	}
+	if (admin_set) {
+		if (!admin && streq(id, req->user.id))
+			return error_set(err, -EINVAL, "you cannot take away your own administrator rights");
+		r = store_exec(req->store, "UPDATE users SET is_admin = ?, updated_at = ? WHERE id = ?",
+			       SV_ARGS(SV_BOOL(admin), SV_TEXT(now), SV_TEXT(id)), err);
+		if (r < 0)
+			return r;
+	}
+	api_set_action(req, "Update user %s%s%s", req->params[0], password ? " (password)" : "",
+		       admin_set ? (admin ? " (admin)" : " (not admin)") : "");
+	_cleanup_rows_ struct store_rows *rows = NULL;
+	r = store_query(req->store, "SELECT " USER_COLUMNS " FROM users u WHERE u.id = ?", SV_ARGS(SV_TEXT(id)), &rows, err);
+	if (r < 0 || (r = store_rows_next(rows, err)) <= 0)
+		return r < 0 ? r : -EIO;
+	return api_reply(req, 200, user_json(rows));
+}
+
 const struct api_route api_account_routes[] = {
 	{ "GET", "/account", account_get, 0 },
 	{ "PATCH", "/account", account_update, 0 },
@@ -425,5 +476,6 @@ const struct api_route api_account_routes[] = {
 	{ "DELETE", "/oauth/authorizations/:id", authorization_delete, 0 },
 	{ "POST", "/users", user_create, 0 },
 	{ "GET", "/users", user_list, 0 },
+	{ "PATCH", "/users/:user", user_update, 0 },
 	{},
 };

@@ -5,6 +5,7 @@
  * codes become HTTP statuses. See api.h for the order of the steps.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -624,6 +625,28 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+/*
+ * Decodes %XX escapes of the URL in place, except %2F: a '/' a client escaped stays inside its
+ * path segment, so `/apps/a%2Fconfig-vars` names an app (that cannot exist) and never the
+ * route /apps/a/config-vars.
+ */
+static size_t unescape_url(void *cls, struct MHD_Connection *conn, char *s)
+{
+	char *w = s;
+	for (const char *r = s; *r; r++) {
+		if (r[0] == '%' && isxdigit((unsigned char)r[1]) && isxdigit((unsigned char)r[2]) &&
+		    !(r[1] == '2' && (r[2] == 'f' || r[2] == 'F'))) {
+			char hex[3] = { r[1], r[2], '\0' };
+			*w++ = (char)strtol(hex, NULL, 16);
+			r += 2;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
 /* Binds host:port (port 0: any free one) and returns the listening socket. */
 static int listen_on(const char *listen_addr, char *ret_url, size_t url_len, struct error *err)
 {
@@ -700,7 +723,8 @@ int api_start(const struct api_config *cfg, struct store *store, struct api **re
 					    MHD_ALLOW_SUSPEND_RESUME,
 				    0, NULL, NULL,
 				    on_request, api, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
-				    on_completed, api, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+				    on_completed, api, MHD_OPTION_UNESCAPE_CALLBACK, unescape_url, api,
+				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
 				    MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_END);
 	if (!api->mhd) {
 		close(fd);

@@ -338,6 +338,8 @@ static int member_set(struct api_request *req, struct error *err)
 			       err);
 	if (r < 0)
 		return r;
+	if (changed == 0 && streq(req->method, "PATCH"))
+		return error_set(err, -ENOENT, "'%s' is not a member of team '%s': add them with PUT", email, t.name);
 	if (changed == 0) {
 		r = store_exec(req->store,
 			       "INSERT INTO team_members (team_id, user_id, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+static int error_vset(struct error *err, int code, const char *id, const char *fmt, va_list ap) _printf_(4, 0);
+
 static int error_vset(struct error *err, int code, const char *id, const char *fmt, va_list ap)
 {
 	if (code > 0)

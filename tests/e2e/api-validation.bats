@@ -222,3 +222,11 @@ teardown_file() {
 	[[ "$(api_header Content-Type)" == application/json* ]]
 	[ -n "$(api_header Request-Id)" ]
 }
+
+@test "an escaped slash stays inside its path segment" {
+	api_expect 200 PATCH /apps/web1/config-vars '{"SECRET":"s3cret"}' >/dev/null
+	body=$(refused 404 not_found GET '/apps/web1%2Fconfig-vars')
+	[[ "$body" != *s3cret* ]]
+	# Other escapes decode as usual.
+	[ "$(api_expect 200 GET '/apps/w%65b1' | jq -r .name)" = web1 ]
+}
