@@ -230,3 +230,21 @@ teardown_file() {
 	API_TOKEN=$BOB refused 403 forbidden GET /audit-events
 	API_TOKEN=none refused 401 unauthorized GET /audit-events
 }
+
+@test "an administrator sets another account's password; nobody else may" {
+	api_expect 201 POST /users '{"email":"nopass@acme.test"}' >/dev/null
+	# No password yet: no login.
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$COVE_API_URL/oauth/authorizations" -u 'nopass@acme.test:')" = 401 ]
+	API_TOKEN=$ANN refused 403 forbidden PATCH /users/nopass@acme.test '{"password":"a new passphrase"}'
+	api_expect 200 PATCH /users/nopass@acme.test '{"password":"a new passphrase"}' >/dev/null
+	token=$(curl -fsS -X POST "$COVE_API_URL/oauth/authorizations" -u 'nopass@acme.test:a new passphrase' | jq -r .access_token.token)
+	[ "$(api_as "$token" GET /account | jq -r .email)" = nopass@acme.test ]
+	refused 422 invalid_params PATCH /users/nopass@acme.test '{"password":"short"}'
+	refused 404 not_found PATCH /users/nobody@acme.test '{"password":"a new passphrase"}'
+}
+
+@test "PATCH on members changes a member but adds nobody" {
+	API_TOKEN=$ANN refused 404 not_found PATCH /teams/acme/members '{"email":"olga@other.test","role":"member"}'
+	body=$(api_as "$ANN" PATCH /teams/acme/members '{"email":"bob@acme.test","role":"member"}')
+	[ "$(jq -r .role <<<"$body")" = member ]
+}
