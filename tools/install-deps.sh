@@ -8,7 +8,7 @@ PACKAGES="
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
   libcurl4-openssl-dev libmnl-dev uuid-dev libcmocka-dev
   bats curl jq git sqlite3 nftables iproute2 procps psmisc
-  util-linux netcat-openbsd socat python3 iputils-ping dnsutils
+  util-linux netcat-openbsd socat python3 iputils-ping dnsutils bc
 "
 
 missing=""
