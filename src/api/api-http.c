@@ -70,7 +70,7 @@ static const struct api_route *const route_tables[] = {
 	api_account_routes, api_team_routes,      api_region_routes, api_space_routes,
 	api_app_routes,     api_config_routes,    api_release_routes, api_formation_routes,
 	api_slug_routes,    api_audit_routes,     api_host_routes,   api_agent_routes,
-	api_dyno_routes,
+	api_dyno_routes,    api_dashboard_routes,
 };
 
 const char *api_url(const struct api *api)
@@ -420,6 +420,9 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct api_req
 		resp = MHD_create_response_from_fd((uint64_t)st.st_size, req->file_fd);
 		req->file_fd = -1; /* MHD closes it */
 		MHD_add_response_header(resp, "Content-Type", req->content_type ? req->content_type : "application/octet-stream");
+	} else if (req->static_body) {
+		resp = MHD_create_response_from_buffer(req->static_len, (void *)req->static_body, MHD_RESPMEM_PERSISTENT);
+		MHD_add_response_header(resp, "Content-Type", req->content_type ? req->content_type : "application/octet-stream");
 	} else {
 		json_t *body = req->response ? req->response : json_object();
 		char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -433,7 +436,11 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct api_req
 		MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
 	}
 	MHD_add_response_header(resp, "Request-Id", req->request_id);
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "Cache-Control", req->cache_control ? req->cache_control : "no-store");
+	if (req->etag)
+		MHD_add_response_header(resp, "ETag", req->etag);
+	for (const char *const *h = req->headers; h && h[0] && h[1]; h += 2)
+		MHD_add_response_header(resp, h[0], h[1]);
 	if (req->next_range[0])
 		MHD_add_response_header(resp, "Next-Range", req->next_range);
 	if (req->status == 401)

@@ -83,7 +83,12 @@ struct api_request {
 	const char *range_fields; /* for lists: comma-separated fields a Range header may sort by */
 	char action[256];       /* for the audit trail: what the request did */
 	int file_fd;            /* >= 0: send this file as the body (the edge closes it) */
-	const char *content_type; /* with file_fd */
+	const char *content_type; /* with file_fd or static_body */
+	const void *static_body; /* non-NULL: send these bytes as the body (they outlive the server) */
+	size_t static_len;
+	const char *const *headers; /* NULL, or name, value, ..., NULL: more response headers */
+	const char *cache_control;  /* NULL: no-store */
+	const char *etag;           /* NULL: none */
 	uint64_t wait_until_usec; /* with API_SUSPEND: monotonic deadline */
 
 	/* Filled by the edge. */
@@ -126,6 +131,7 @@ extern const struct api_route api_audit_routes[];
 extern const struct api_route api_host_routes[];
 extern const struct api_route api_agent_routes[];
 extern const struct api_route api_dyno_routes[];
+extern const struct api_route api_dashboard_routes[];
 
 /*
  * Starts serving on cfg->listen with the given store (which stays the caller's). The server
