@@ -5,12 +5,19 @@
 #
 #   tests/run.sh build [build-sanitize ...]
 #   E2E_FILTER=spaces tests/run.sh build     only e2e files whose name contains "spaces"
+#   BROWSER_TESTS=0 tests/run.sh build       without the dashboard's browser tests
+#
+# The browser tests (tests/browser/) run once, on the first build without sanitizers: the
+# browser dominates their time, and tests/e2e/api-dashboard.bats covers the C side under ASan.
+# Skipped tests (`ok N name # SKIP reason`) are counted apart.
 set -u
 cd "$(dirname "$0")/.."
 
 passed=0
 failed=0
+skipped=0
 failures=()
+browser_ran=false
 
 # Reads TAP on stdin, echoes it, and adds its results to the counters.
 count_tap() {
@@ -22,6 +29,7 @@ count_tap() {
 			failed=$((failed + 1))
 			failures+=("$label: ${line#not ok }")
 			;;
+		"ok"*" # "[Ss][Kk][Ii][Pp]*) skipped=$((skipped + 1)) ;;
 		"ok"*) passed=$((passed + 1)) ;;
 		esac
 	done
@@ -54,11 +62,31 @@ for build in "$@"; do
 		out=$(COVE_BUILD_DIR="$PWD/$build" bats --tap "${files[@]}" 2>&1)
 		count_tap "$build/e2e" <<<"$out"
 	fi
+
+	sanitize=$(jq -r '.[] | select(.name == "b_sanitize") | .value | tostring' \
+		"$build/meson-info/intro-buildoptions.json" 2>/dev/null || echo unknown)
+	if ! $browser_ran && [ "${BROWSER_TESTS:-1}" != 0 ] && [ "$sanitize" = none ] &&
+		[[ -z "${E2E_FILTER:-}" || dashboard == *"$E2E_FILTER"* || browser == *"$E2E_FILTER"* ]]; then
+		browser_ran=true
+		echo "# browser tests ($build)"
+		out=$(timeout 300 tests/browser/run.sh "$build" 2>&1)
+		status=$?
+		count_tap "$build/browser" <<<"$out"
+		if [ $status -ne 0 ] && ! grep -q '^not ok' <<<"$out"; then
+			echo "not ok - browser tests exited with status $status"
+			failed=$((failed + 1))
+			failures+=("$build/browser: exited with status $status")
+		fi
+	fi
 done
 
 if [ ${#failures[@]} -gt 0 ]; then
 	echo "# failures:"
 	printf '#   %s\n' "${failures[@]}"
 fi
-echo "$passed passed, $failed failed"
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -9,6 +9,7 @@ PACKAGES="
   libcurl4-openssl-dev libmnl-dev uuid-dev libcmocka-dev
   bats curl jq git sqlite3 nftables iproute2 procps psmisc
   util-linux netcat-openbsd socat python3 iputils-ping dnsutils bc
+  chromium nodejs
 "
 
 missing=""
@@ -17,6 +18,9 @@ for p in $PACKAGES; do
 		missing="$missing $p"
 	fi
 done
+
+# npm: NodeSource's nodejs carries its own (and conflicts with Debian's npm package).
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 
 [ -z "$missing" ] && exit 0
 

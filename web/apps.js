@@ -145,8 +145,8 @@ async function overview(ctx) {
 				['Git URL', mono(app.git_url)],
 			])),
 			h('div', null, card('Latest release', releaseEl), card('Formation', formationEl, h('p', null, h('a', { href: `${ctx.base}/resources` }, 'Scale on Resources'))))),
-		card('Dynos',
-			h('div', { class: 'card-tools' },
+		card(null,
+			h('div', { class: 'card-head' }, h('h2', null, 'Dynos'),
 				h('button', {
 					type: 'button', class: 'btn btn-small',
 					onclick: async () => {

@@ -11,7 +11,7 @@
 // (tests/browser/run.sh sets both up.)
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,6 +141,7 @@ async function served(method, path, body) {
 
 const profile = mkdtempSync(join(tmpdir(), 'cove-chromium-'));
 mkdirSync(SHOTS, { recursive: true });
+for (const f of readdirSync(SHOTS)) if (f.startsWith('failed-') || f === 'coved.log') rmSync(join(SHOTS, f));
 let browser = null;
 let page = null;
 const consoleErrors = [];
@@ -423,6 +424,16 @@ try {
 		await tab('Overview').click();
 		await settled();
 		await page.locator('main .formation-summary', { hasText: 'web 2 × Private-M' }).waitFor();
+		// The agent starts the second dyno.
+		const app = await must(200, 'GET', `/apps/${appName}`);
+		const dyno = (name, state, ip) => ({
+			id: dynoIds[name] || (dynoIds[name] = crypto.randomUUID()), app_id: app.id, name, type: 'web', release_version: 2,
+			state, command: 'python3 -m http.server $PORT', size: 'Private-M', private_ip: ip,
+		});
+		dynoIds['web.1'] = dynoIds.web1;
+		await must(200, 'POST', '/agent/report', { dynos: [dyno('web.1', 'up', '10.20.0.11'), dyno('web.2', 'starting', '10.20.0.12')] }, host.token);
+		await page.locator('main tr[data-dyno="web.2"] [data-state="starting"]').waitFor();
+		await see('1 starting');
 	});
 
 	await step('releases list the changes; roll back to the deploy', async () => {
@@ -537,6 +548,8 @@ try {
 	});
 
 	await step('every page at 1280x800 and 390x844, none wider than the phone', async () => {
+		// Something to show on the config page again, after the rollback.
+		await must(200, 'PATCH', `/apps/${appName}/config-vars`, { WEB_CONCURRENCY: '4', LOG_LEVEL: 'info' });
 		const phone = await newTab(PHONE);
 		await phone.goto('/#/login');
 		await phone.evaluate(([token]) => {
