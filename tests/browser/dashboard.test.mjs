@@ -169,8 +169,11 @@ async function settled(p = page) {
 	await p.waitForFunction(() => !document.querySelector('main .loading'), null, { timeout: TIMEOUT });
 }
 
+// Opens a page of the dashboard, afresh: going to the URL a tab shows already is no navigation.
 async function open(hash, p = page) {
-	await p.goto(`/#${hash}`);
+	const url = new URL(`/#${hash}`, base).href;
+	if (p.url() === url) await p.reload();
+	else await p.goto(url);
 	await settled(p);
 }
 
@@ -476,6 +479,40 @@ try {
 		assert(r.rules.some((x) => x.source === '198.51.100.0/24'), 'the API has the range');
 	});
 
+	// Until this cove serves the ruleset, the editor is tested against a stand-in of the API
+	// inside the browser (Heroku's shape: {"rules": [{"action", "source"}]}), so that the page's
+	// own code is ready for it.
+	let standInRules = [{ action: 'allow', source: '0.0.0.0/0' }];
+	const standInRuleset = (writable) => async (route) => {
+		const req = route.request();
+		if (req.method() === 'PUT') {
+			if (!writable) return route.fulfill({ status: 403, contentType: 'application/json', body: JSON.stringify({ id: 'forbidden', message: 'only admins of team \'acme\' may change space \'acme-prod\'' }) });
+			standInRules = JSON.parse(req.postData()).rules;
+		}
+		return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ rules: standInRules, created_by: 'admin@cove.local', created_at: new Date().toISOString() }) });
+	};
+	await step('the trusted IP ranges editor, against a stand-in of the inbound-ruleset API', async () => {
+		if (inbound) return 'this cove serves the inbound ruleset: tested against the real one above';
+		await page.route('**/spaces/*/inbound-ruleset', standInRuleset(true));
+		try {
+			await open(`/spaces/${space}/network`);
+			await page.locator('main .rule-list', { hasText: '0.0.0.0/0' }).waitFor();
+			await page.getByLabel('Range (CIDR)', { exact: true }).fill('198.51.100.0/24');
+			await page.getByRole('button', { name: 'Add range' }).click();
+			await flashSays('Added 198.51.100.0/24');
+			await page.locator('main .rule-list', { hasText: '198.51.100.0/24' }).waitFor();
+			assert(standInRules.length === 2 && standInRules[1].source === '198.51.100.0/24', `PUT sent ${JSON.stringify(standInRules)}`);
+			await page.getByRole('button', { name: 'Remove 0.0.0.0/0' }).click();
+			await page.getByRole('dialog').getByRole('button', { name: 'Remove' }).click();
+			await flashSays('Removed 0.0.0.0/0');
+			await page.locator('main .rule-list li').filter({ hasText: '0.0.0.0/0' }).waitFor({ state: 'detached' });
+			assert(standInRules.length === 1, `after the removal: ${JSON.stringify(standInRules)}`);
+			await page.screenshot({ path: join(SHOTS, 'space-network-ranges-desktop.png') });
+		} finally {
+			await page.unroute('**/spaces/*/inbound-ruleset');
+		}
+	});
+
 	await step('a team member sees the space\'s network settings read-only', async () => {
 		const mpage = await newTab(DESKTOP);
 		try {
@@ -494,6 +531,12 @@ try {
 				assert(put.status === 403, `the API refuses the member: ${put.status}`);
 			} else {
 				await see('Trusted IP ranges are not available on this cove yet', mpage);
+				await mpage.route('**/spaces/*/inbound-ruleset', standInRuleset(false));
+				await open(`/spaces/${space}/network`, mpage);
+				await mpage.locator('main .rule-list', { hasText: '198.51.100.0/24' }).waitFor();
+				await see('Read-only: only admins of team acme may change network settings', mpage);
+				assert(await mpage.getByRole('button', { name: 'Add range' }).count() === 0, 'no Add range for a member');
+				assert(await mpage.getByRole('button', { name: /^Remove / }).count() === 0, 'no Remove for a member');
 			}
 			await open(`/spaces/${space}/settings`, mpage);
 			await see('Read-only: only admins of team acme may rename or destroy this space', mpage);
@@ -515,6 +558,35 @@ try {
 		}
 		await must(200, 'PATCH', `/apps/${appName}/config-vars`, { LOGGED: 'yes' });
 		await page.locator('main .logs .log-line').first().waitFor({ timeout: 15000 });
+	});
+
+	await step('the log view, against a stand-in log stream', async () => {
+		if (logsServed) return 'this cove serves log sessions: tested against the real stream above';
+		const lines = [
+			'2026-11-26T10:20:30.123456+00:00 app[api]: Set FOO config vars by user admin@cove.local',
+			'2026-11-26T10:20:31.000001+00:00 heroku[web.1]: State changed from starting to up',
+			'2026-11-26T10:20:32.000002+00:00 app[web.1]: GET / 200 <script>alert(1)</script>',
+		];
+		await page.route('**/apps/*/log-sessions', (route) => route.fulfill({
+			status: 201, contentType: 'application/json',
+			body: JSON.stringify({ id: 'stand-in', logplex_url: `${base}/stand-in/log-stream?token=t`, created_at: new Date().toISOString() }),
+		}));
+		await page.route('**/stand-in/log-stream*', (route) => route.fulfill({ status: 200, contentType: 'text/plain', body: `${lines.join('\n')}\n` }));
+		try {
+			await open(`/apps/${appName}/logs`);
+			await page.locator('main .logs .log-line', { hasText: 'State changed from starting to up' }).first().waitFor();
+			await page.locator('main .logs .src-api', { hasText: 'app[api]' }).first().waitFor();
+			assert(await page.locator('main .logs script').count() === 0, 'a log line is text, never markup');
+			await page.locator('main .logs .log-line', { hasText: '<script>alert(1)</script>' }).first().waitFor();
+			await page.getByLabel('Filter log lines').fill('heroku[web.1]');
+			assert(await page.locator('main .logs .log-line:visible', { hasText: 'app[api]' }).count() === 0, 'the filter hides other lines');
+			await page.locator('main .logs .log-line:visible', { hasText: 'State changed' }).first().waitFor();
+			await page.getByLabel('Filter log lines').fill('');
+			await page.screenshot({ path: join(SHOTS, 'app-logs-stream-desktop.png') });
+		} finally {
+			await page.unroute('**/apps/*/log-sessions');
+			await page.unroute('**/stand-in/log-stream*');
+		}
 	});
 
 	await step('add-ons and domains pages load, or say the feature is not there', async () => {
@@ -577,6 +649,22 @@ try {
 		}
 		assert(!wide.length, `pages wider than the phone: ${wide.join(', ')}`);
 		assert(shots.length >= 15, `only ${shots.length} pages`);
+	});
+
+	await step('the tabs and dialogs work from the keyboard: Enter follows a tab, Escape cancels', async () => {
+		await open(`/apps/${appName}`);
+		await tab('Settings').focus();
+		await page.keyboard.press('Enter');
+		await page.waitForURL(/\/settings$/);
+		await settled();
+		await page.getByRole('button', { name: 'Destroy app…' }).focus();
+		await page.keyboard.press('Enter');
+		const dialog = page.getByRole('dialog');
+		await dialog.waitFor();
+		assert(await dialog.getByRole('textbox').evaluate((el) => el === document.activeElement), 'the name field has the focus');
+		await page.keyboard.press('Escape');
+		await dialog.waitFor({ state: 'detached' });
+		assert((await call('GET', `/apps/${appName}`)).status === 200, 'Escape destroyed nothing');
 	});
 
 	await step('destroying the app asks for its name', async () => {
