@@ -102,6 +102,12 @@ int api_authenticate(struct api_request *req, struct error *err)
 	return r;
 }
 
+int api_auth_secret(struct api_request *req, char **ret)
+{
+	_cleanup_free_ char *user = NULL;
+	return parse_authorization(api_header(req, "Authorization"), &user, ret);
+}
+
 int api_require_platform_admin(struct api_request *req, struct error *err)
 {
 	if (!req->user.is_admin)

@@ -16,6 +16,12 @@
 /* Sets req->user from the Authorization header; -EPERM (401) when missing or wrong. */
 int api_authenticate(struct api_request *req, struct error *err);
 
+/*
+ * The token the request authenticated with (Bearer, or the password of Basic), for the git
+ * server to hand to the build of a push; *ret is freed by the caller. -ENOENT without one.
+ */
+int api_auth_secret(struct api_request *req, char **ret);
+
 /* -EACCES (403) unless the caller is a platform administrator. */
 int api_require_platform_admin(struct api_request *req, struct error *err);
 

@@ -49,6 +49,9 @@ int api_formation_sync(struct api_request *req, const struct app *app, const cha
 	json_t *command;
 	json_object_foreach(types, type, command)
 	{
+		/* The release phase runs once per release (docs/deploy.md), never as a dyno. */
+		if (streq(type, "release"))
+			continue;
 		char id[ID_STRING_MAX];
 		id_new(id);
 		r = store_exec(req->store,
@@ -67,7 +70,7 @@ int api_formation_sync(struct api_request *req, const struct app *app, const cha
 		r = store_query(req->store, "SELECT type FROM formations WHERE app_id = ?", SV_ARGS(SV_TEXT(app->id)), &rows, err);
 		json_t *gone = json_array();
 		while (r >= 0 && (r = store_rows_next(rows, err)) > 0)
-			if (!json_object_get(types, store_rows_text(rows, 0)))
+			if (!json_object_get(types, store_rows_text(rows, 0)) || streq(store_rows_text(rows, 0), "release"))
 				json_array_append_new(gone, json_string(store_rows_text(rows, 0)));
 		size_t i;
 		json_t *t;

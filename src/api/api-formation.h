@@ -4,7 +4,7 @@
 /*
  * Formation: how many dynos of each process type an app runs, and of what size. The
  * process types and their commands come from the released slug (its Procfile); quantity and
- * size are the user's.
+ * size are the user's. The process type `release` is the release phase, not a formation type.
  */
 
 #include "api/api-apps.h"

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "api/api-auth.h"
+#include "api/api-git.h"
 #include "api/api-range.h"
 #include "api/api.h"
 #include "base/alloc.h"
@@ -41,6 +42,7 @@ struct api {
 	size_t n_waiters, alloc_waiters;
 	pthread_t ticker;
 	bool stopping; /* atomic */
+	struct api_git *git; /* the repositories, /<app>.git */
 };
 
 static void api_state_changed(struct api *api);
@@ -64,13 +66,14 @@ struct conn_state {
 	bool suspended;
 	char request_id[ID_STRING_MAX];
 	uint64_t started;
+	struct api_git_conn *git; /* a request to a repository: api-git.c answers it */
 };
 
 static const struct api_route *const route_tables[] = {
 	api_account_routes, api_team_routes,      api_region_routes, api_space_routes,
 	api_app_routes,     api_config_routes,    api_release_routes, api_formation_routes,
 	api_slug_routes,    api_audit_routes,     api_host_routes,   api_agent_routes,
-	api_dyno_routes,    api_dashboard_routes,
+	api_dyno_routes,    api_dashboard_routes, api_build_routes,
 };
 
 const char *api_url(const struct api *api)
@@ -577,9 +580,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		id_new(cs->request_id);
 		cs->started = time_mono_usec();
 		*con_cls = cs;
-		conn_begin(api, cs, conn, url, method);
+		if (api_git_path(url))
+			cs->git = api_git_conn_new(api->git, conn, url, method);
+		else
+			conn_begin(api, cs, conn, url, method);
 		return MHD_YES;
 	}
+	if (cs->git)
+		return api_git_conn_request(cs->git, upload_data, upload_data_size);
 	if (*upload_data_size > 0) {
 		conn_body(api, cs, upload_data, *upload_data_size);
 		*upload_data_size = 0;
@@ -621,6 +629,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct conn_state *cs = *con_cls;
 	if (!cs)
 		return;
+	api_git_conn_free(cs->git);
 	strbuf_release(&cs->body);
 	if (cs->upload_fd >= 0)
 		close(cs->upload_fd);
@@ -725,6 +734,12 @@ int api_start(const struct api_config *cfg, struct store *store, struct api **re
 	clock_gettime(CLOCK_REALTIME, &ts);
 	/* Starts from the clock, so that an agent sees a restarted API as a change. */
 	api->generation = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	int r = api_git_new(api, store, &api->git, err);
+	if (r < 0) {
+		close(fd);
+		free(api);
+		return r;
+	}
 	pthread_mutex_init(&api->waiters_lock, NULL);
 	api->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
 					    MHD_ALLOW_SUSPEND_RESUME,
@@ -734,12 +749,15 @@ int api_start(const struct api_config *cfg, struct store *store, struct api **re
 				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
 				    MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_END);
 	if (!api->mhd) {
+		api_git_stop(api->git);
+		api_git_free(api->git);
 		close(fd);
 		free(api);
 		return error_set(err, -EIO, "start HTTP server on '%s' failed", cfg->listen);
 	}
 	if (pthread_create(&api->ticker, NULL, ticker, api) != 0) {
 		MHD_stop_daemon(api->mhd);
+		api_git_free(api->git);
 		close(fd);
 		free(api);
 		return error_set(err, -EIO, "start the long-poll timer thread failed");
@@ -756,7 +774,9 @@ void api_stop(struct api *api)
 	pthread_join(api->ticker, NULL);
 	MHD_quiesce_daemon(api->mhd);
 	waiters_resume(api, true);
+	api_git_stop(api->git);
 	MHD_stop_daemon(api->mhd);
+	api_git_free(api->git);
 	close(api->listen_fd);
 	pthread_mutex_destroy(&api->waiters_lock);
 	free(api->waiters);

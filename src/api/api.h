@@ -41,7 +41,12 @@ struct api_config {
 	const char *const *regions; /* NULL-terminated list of region names */
 	size_t body_max;          /* largest request body accepted */
 	const char *apps_domain;  /* apps are served at <app>.<space>.<apps_domain> */
-	uint64_t upload_max;      /* largest streamed upload (slugs) */
+	uint64_t upload_max;      /* largest streamed upload (slugs, git pushes) */
+	/* Builds, which the git server hands to the receive hook of a push (docs/deploy.md). */
+	const char *buildpacks_dir; /* the buildpacks shipped with cove; NULL: next to coved */
+	unsigned build_timeout_s;   /* 0: 15 minutes */
+	uint64_t slug_max;          /* largest slug (compressed), bytes; 0: 500 MB */
+	bool build_no_network;      /* builds get no network at all, not even the egress proxy */
 };
 
 struct api;
@@ -132,6 +137,7 @@ extern const struct api_route api_host_routes[];
 extern const struct api_route api_agent_routes[];
 extern const struct api_route api_dyno_routes[];
 extern const struct api_route api_dashboard_routes[];
+extern const struct api_route api_build_routes[];
 
 /*
  * Starts serving on cfg->listen with the given store (which stays the caller's). The server

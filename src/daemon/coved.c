@@ -6,6 +6,8 @@
  *                            this host, started as a child process and restarted if it dies
  *   coved api [OPTIONS]      the control plane only
  *   coved agent [OPTIONS]    the agent of this host, for an API elsewhere
+ *   coved receive-hook       the build of a git push: the pre-receive hook that the API's
+ *                            git server installs (src/build/build.h); not for people
  *
  * The agent always talks to the API over HTTP, even on one host, so that the single-host and
  * multi-host paths are the same code. Stopping coved stops the agent but never the dynos: they
@@ -34,6 +36,8 @@
 #include "base/log.h"
 #include "base/strbuf.h"
 #include "base/validate.h"
+#include "build/build-buildpack.h"
+#include "build/build.h"
 #include "sandbox/sandbox.h"
 #include "store/store.h"
 
@@ -57,6 +61,10 @@ struct options {
 	unsigned boot_timeout_s;
 	unsigned stop_timeout_s;
 	bool debug;
+	char *buildpacks_dir;     /* api */
+	unsigned build_timeout_s; /* api */
+	uint64_t slug_max;        /* api */
+	bool build_no_network;    /* api */
 };
 
 static void usage(FILE *f)
@@ -75,6 +83,10 @@ static void usage(FILE *f)
 	      "  --regions A,B,...      the regions this installation offers\n"
 	      "                         (default " DEFAULT_REGIONS ")\n"
 	      "  --apps-domain NAME     apps answer at <app>.<space>.NAME (default localhost)\n"
+	      "  --buildpacks-dir DIR   the buildpacks cove ships (default: next to coved)\n"
+	      "  --build-timeout SEC    a build may take this long (default 900)\n"
+	      "  --slug-max MB          the largest slug a build may make (default 500)\n"
+	      "  --no-build-network     builds get no network at all, not even the registry proxy\n"
 	      "\n"
 	      "Agent (coved, coved agent):\n"
 	      "  --api URL              the API to serve (coved agent only)\n"
@@ -135,6 +147,10 @@ static int parse_options(int argc, char **argv, struct options *o, struct error 
 		OPT_BOOT_TIMEOUT,
 		OPT_STOP_TIMEOUT,
 		OPT_REGION,
+		OPT_BUILDPACKS_DIR,
+		OPT_BUILD_TIMEOUT,
+		OPT_SLUG_MAX,
+		OPT_NO_BUILD_NETWORK,
 	};
 	static const struct option longopts[] = {
 		{ "data-dir", required_argument, NULL, OPT_DATA_DIR },
@@ -150,6 +166,10 @@ static int parse_options(int argc, char **argv, struct options *o, struct error 
 		{ "boot-timeout", required_argument, NULL, OPT_BOOT_TIMEOUT },
 		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 		{ "region", required_argument, NULL, OPT_REGION },
+		{ "buildpacks-dir", required_argument, NULL, OPT_BUILDPACKS_DIR },
+		{ "build-timeout", required_argument, NULL, OPT_BUILD_TIMEOUT },
+		{ "slug-max", required_argument, NULL, OPT_SLUG_MAX },
+		{ "no-build-network", no_argument, NULL, OPT_NO_BUILD_NETWORK },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -212,6 +232,27 @@ static int parse_options(int argc, char **argv, struct options *o, struct error 
 			if ((r = parse_seconds("--stop-timeout", optarg, &o->stop_timeout_s, err)) < 0)
 				return r;
 			break;
+		case OPT_BUILDPACKS_DIR:
+			free(o->buildpacks_dir);
+			o->buildpacks_dir = realpath(optarg, NULL);
+			if (!o->buildpacks_dir)
+				return error_set(err, -errno, "--buildpacks-dir '%s': %m", optarg);
+			break;
+		case OPT_BUILD_TIMEOUT:
+			if ((r = parse_seconds("--build-timeout", optarg, &o->build_timeout_s, err)) < 0)
+				return r;
+			break;
+		case OPT_SLUG_MAX: {
+			char *end;
+			unsigned long long mb = strtoull(optarg, &end, 10);
+			if (!*optarg || *end || mb < 1 || mb > 100000)
+				return error_set(err, -EINVAL, "--slug-max '%s' is invalid: 1 to 100000 MB", optarg);
+			o->slug_max = mb * 1024 * 1024;
+			break;
+		}
+		case OPT_NO_BUILD_NETWORK:
+			o->build_no_network = true;
+			break;
 		case OPT_VERSION:
 			puts("coved " COVE_VERSION);
 			exit(0);
@@ -237,6 +278,8 @@ static int parse_options(int argc, char **argv, struct options *o, struct error 
 	o->data_dir = realpath(data_dir, NULL);
 	if (!o->data_dir)
 		return error_set(err, -errno, "data directory '%s': %m", data_dir);
+	if (!o->buildpacks_dir)
+		o->buildpacks_dir = buildpack_shipped_dir_default();
 	return parse_regions(o->regions_arg, &o->regions, err);
 }
 
@@ -246,6 +289,7 @@ static void options_free(struct options *o)
 		free(*r);
 	free(o->regions);
 	free(o->data_dir);
+	free(o->buildpacks_dir);
 }
 
 static int run_agent(const struct options *o)
@@ -318,6 +362,8 @@ int main(int argc, char **argv)
 
 	struct error err = { 0 };
 	struct options o;
+	if (argc == 2 && streq(argv[1], "receive-hook"))
+		return build_receive_hook_main();
 	if (parse_options(argc, argv, &o, &err) < 0) {
 		fprintf(stderr, "coved: %s\n", err.message);
 		return 2;
@@ -377,6 +423,10 @@ int main(int argc, char **argv)
 		.regions = (const char *const *)o.regions,
 		.body_max = BODY_MAX,
 		.apps_domain = o.apps_domain,
+		.buildpacks_dir = o.buildpacks_dir,
+		.build_timeout_s = o.build_timeout_s,
+		.slug_max = o.slug_max,
+		.build_no_network = o.build_no_network,
 	};
 	struct api *api = NULL;
 	if (api_start(&cfg, store, &api, &err) < 0) {

@@ -173,6 +173,9 @@ static int mount_overlays(const struct sandbox_spec *spec, const char *root, str
 	r = make_dir(app, 0755, err);
 	if (r < 0)
 		return r;
+	for (size_t i = 0; i < spec->n_binds; i++)
+		if (streq(spec->binds[i].target, "/app"))
+			return 0; /* mount_binds() puts the directory itself there */
 	_cleanup_free_ char *app_options = xasprintf("lowerdir=%s,upperdir=%s/app-upper,workdir=%s/app-work",
 						     spec->app_dir, spec->state_dir, spec->state_dir);
 	return do_mount("overlay", app, "overlay", MS_NOSUID | MS_NODEV, app_options, err);
@@ -221,6 +224,45 @@ static int mount_dev(const char *root, struct error *err)
 		_cleanup_free_ char *path = xasprintf("%s/%s", dev, dev_symlinks[i].path);
 		if (symlink(dev_symlinks[i].target, path) < 0)
 			return error_set(err, -errno, "create symlink '%s': %m", path);
+	}
+	return 0;
+}
+
+/* Creates path and its parents below root, as mount points (the root is still writable). */
+static int make_mount_point(const char *root, const char *path, struct error *err)
+{
+	_cleanup_free_ char *full = xasprintf("%s%s", root, path);
+	for (char *p = full + strlen(root) + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		int r = make_dir(full, 0755, err);
+		*p = '/';
+		if (r < 0)
+			return r;
+	}
+	return make_dir(full, 0755, err);
+}
+
+/* The spec's host directories, in order: after the other mounts, so that they may go on top. */
+static int mount_binds(const struct sandbox_spec *spec, const char *root, struct error *err)
+{
+	for (size_t i = 0; i < spec->n_binds; i++) {
+		const struct sandbox_bind *b = &spec->binds[i];
+		_cleanup_free_ char *target = xasprintf("%s%s", root, b->target);
+		int r = make_mount_point(root, b->target, err);
+		if (r < 0)
+			return r;
+		r = do_mount(b->source, target, NULL, MS_BIND | MS_REC, NULL, err);
+		if (r < 0)
+			return r;
+		if (!b->writable) {
+			r = make_readonly(target, err);
+		} else {
+			struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
+			if (mount_setattr(AT_FDCWD, target, AT_RECURSIVE | AT_SYMLINK_NOFOLLOW, &attr, sizeof(attr)) < 0)
+				r = error_set(err, -errno, "mount '%s' nosuid: %m", target);
+		}
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -293,6 +335,9 @@ int sandbox_rootfs_enter(const struct sandbox_spec *spec, struct error *err)
 		return r;
 	_cleanup_free_ char *sys = xasprintf("%s/sys", root);
 	r = make_dir(sys, 0555, err);
+	if (r < 0)
+		return r;
+	r = mount_binds(spec, root, err);
 	if (r < 0)
 		return r;
 

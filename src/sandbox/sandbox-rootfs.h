@@ -18,6 +18,7 @@
  *   /dev            tmpfs with null, zero, full, random, urandom and tty bound from the host,
  *                   its own devpts instance, and the usual symlinks
  *   /sys            not mounted
+ *   binds           the spec's host directories, last (a bind on /app replaces the overlay)
  *
  * Mounts carry nosuid and nodev where devices and setuid programs have no business.
  */

@@ -118,6 +118,16 @@ int sandbox_spec_validate(const struct sandbox_spec *spec, struct error *err)
 		return error_set(err, -EINVAL, "resolv.conf is longer than %d bytes", SANDBOX_RESOLV_CONF_MAX);
 	if (spec->output_fd < -1)
 		return error_set(err, -EINVAL, "output fd %d is invalid", spec->output_fd);
+	if (spec->n_binds > SANDBOX_BINDS_MAX)
+		return error_set(err, -EINVAL, "more than %d bind mounts", SANDBOX_BINDS_MAX);
+	for (size_t i = 0; i < spec->n_binds; i++) {
+		r = check_path("bind source", spec->binds[i].source, err);
+		if (r < 0)
+			return r;
+		r = check_path("bind target", spec->binds[i].target, err);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -156,6 +166,12 @@ int sandbox_spec_serialize(const struct sandbox_spec *spec, struct strbuf *out)
 	r = r < 0 ? r : add_number(out, "cpu_weight", spec->cpu_weight);
 	r = r < 0 ? r : add_pair(out, "resolv_conf", spec->resolv_conf);
 	r = r < 0 ? r : add_number(out, "output_fd", spec->output_fd);
+	for (size_t i = 0; r >= 0 && i < spec->n_binds; i++) {
+		/* "rw:/source:/target": paths hold no ':' (check_path), so the split is unambiguous. */
+		_cleanup_free_ char *v = xasprintf("%s:%s:%s", spec->binds[i].writable ? "rw" : "ro",
+						   spec->binds[i].source, spec->binds[i].target);
+		r = add_pair(out, "bind", v);
+	}
 	return r;
 }
 
@@ -176,6 +192,7 @@ void sandbox_spec_wire_release(struct sandbox_spec_wire *w)
 {
 	free(w->data);
 	free(w->env);
+	free(w->binds);
 	*w = (struct sandbox_spec_wire){ 0 };
 }
 
@@ -186,11 +203,15 @@ int sandbox_spec_parse(char *data, size_t len, struct sandbox_spec_wire *ret, st
 	if (len > 0 && data[len - 1] != '\0')
 		goto bad;
 
-	size_t n_env = 0;
-	for (size_t i = 0; i < len; i += strlen(data + i) + 1)
+	size_t n_env = 0, n_binds = 0;
+	for (size_t i = 0; i < len; i += strlen(data + i) + 1) {
 		if (streq(data + i, "env"))
 			n_env++;
+		else if (streq(data + i, "bind"))
+			n_binds++;
+	}
 	ret->env = xcalloc(n_env + 1, sizeof(char *));
+	ret->binds = xcalloc(n_binds + 1, sizeof(struct sandbox_bind));
 	size_t e = 0;
 
 	for (size_t i = 0; i < len;) {
@@ -215,6 +236,15 @@ int sandbox_spec_parse(char *data, size_t len, struct sandbox_spec_wire *ret, st
 			spec->app_dir = value;
 		else if (streq(key, "env"))
 			ret->env[e++] = value;
+		else if (streq(key, "bind")) {
+			char *source = strchr(value, ':');
+			char *target = source ? strchr(source + 1, ':') : NULL;
+			if (!target || (strncmp(value, "rw:", 3) != 0 && strncmp(value, "ro:", 3) != 0))
+				return error_set(err, -EINVAL, "spec: bind '%.64s' is not rw|ro:SOURCE:TARGET", value);
+			*target++ = '\0';
+			ret->binds[spec->n_binds++] = (struct sandbox_bind){
+				.source = source + 1, .target = target, .writable = value[1] == 'w' };
+		}
 		else if (streq(key, "command"))
 			spec->command = value;
 		else if (streq(key, "resolv_conf"))
@@ -243,6 +273,7 @@ int sandbox_spec_parse(char *data, size_t len, struct sandbox_spec_wire *ret, st
 			return r;
 	}
 	spec->env = ret->env;
+	spec->binds = ret->binds;
 	return sandbox_spec_validate(spec, err);
 bad:
 	return error_set(err, -EINVAL, "spec: truncated");

@@ -4,9 +4,10 @@
 /*
  * The spec on its way from sandbox_start() to the shim, which is a new program (exec) and so
  * gets it as bytes: a sequence of NUL-terminated strings, alternately a key and its value
- * ("id\0<id>\0state_dir\0...\0env\0K=V\0env\0K=V\0..."). "env" repeats once per variable, keys
- * whose value is NULL are left out, numbers are decimal. The bytes travel in a sealed memfd,
- * never on a command line (the environment holds the app's secrets).
+ * ("id\0<id>\0state_dir\0...\0env\0K=V\0env\0K=V\0..."). "env" repeats once per variable,
+ * "bind" once per bind mount ("rw:/source:/target" or "ro:..."), keys whose value is NULL are
+ * left out, numbers are decimal. The bytes travel in a sealed memfd, never on a command line
+ * (the environment holds the app's secrets).
  */
 
 #include <stddef.h>
@@ -20,6 +21,7 @@
 struct sandbox_spec_wire {
 	char *data;
 	char **env;
+	struct sandbox_bind *binds;
 	struct sandbox_spec spec;
 };
 

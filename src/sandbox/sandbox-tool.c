@@ -39,6 +39,7 @@ static const char usage_text[] =
 	"           --env KEY=VALUE (repeatable; PATH and HOME=/app are added unless given)\n"
 	"           --memory SIZE (bytes, or with K, M, G) --pids N --cpu-weight N\n"
 	"           --resolv-conf FILE --output FILE (default: DIR/output.log)\n"
+	"           --bind [ro:|rw:]SOURCE:TARGET (repeatable; a host directory, read-only unless rw:)\n"
 	"           --wait (wait for the dyno to end and print how it ended)\n"
 	"           [--] COMMAND... (joined with spaces, run by /bin/sh -c)\n"
 	"  wait     wait for the dyno of --state-dir to end, print how it ended [--timeout SECONDS]\n"
@@ -151,7 +152,7 @@ static int cmd_run(int argc, char **argv)
 		{ "memory", required_argument, NULL, 'm' },    { "pids", required_argument, NULL, 'p' },
 		{ "cpu-weight", required_argument, NULL, 'c' }, { "resolv-conf", required_argument, NULL, 'r' },
 		{ "output", required_argument, NULL, 'o' },    { "wait", no_argument, NULL, 'w' },
-		{ 0 },
+		{ "bind", required_argument, NULL, 'b' },      { 0 },
 	};
 	char id[ID_STRING_MAX];
 	id_new(id);
@@ -160,6 +161,7 @@ static int cmd_run(int argc, char **argv)
 	const char *resolv_path = NULL, *output_path = NULL;
 	size_t n_env = 0;
 	_cleanup_free_ char **env = xcalloc((size_t)argc + 3, sizeof(char *));
+	struct sandbox_bind binds[SANDBOX_BINDS_MAX];
 	uint64_t v;
 	int c;
 
@@ -173,6 +175,18 @@ static int cmd_run(int argc, char **argv)
 		case 'r': resolv_path = optarg; break;
 		case 'o': output_path = optarg; break;
 		case 'w': wait = true; break;
+		case 'b': {
+			bool writable = strncmp(optarg, "rw:", 3) == 0;
+			char *source = writable || strncmp(optarg, "ro:", 3) == 0 ? optarg + 3 : optarg;
+			char *target = strchr(source, ':');
+			if (!target || spec.n_binds >= SANDBOX_BINDS_MAX)
+				return fail_usage("invalid --bind '%s': [ro:|rw:]SOURCE:TARGET, at most %d", optarg,
+						  SANDBOX_BINDS_MAX);
+			*target++ = '\0';
+			binds[spec.n_binds++] = (struct sandbox_bind){ .source = source, .target = target, .writable = writable };
+			spec.binds = binds;
+			break;
+		}
 		case 'e':
 			env[n_env++] = optarg;
 			have_path |= strncmp(optarg, "PATH=", 5) == 0;

@@ -44,6 +44,18 @@
 #define SANDBOX_PIDS_MIN 4
 #define SANDBOX_CPU_WEIGHT_DEFAULT 100
 #define SANDBOX_CPU_WEIGHT_MAX 10000
+#define SANDBOX_BINDS_MAX 16
+
+/*
+ * A host directory mounted into the sandbox, for builds: the checkout at /app, the build
+ * cache, the buildpacks. Dynos have none.
+ */
+struct sandbox_bind {
+	const char *source; /* absolute path of a directory on the host */
+	const char *target; /* absolute path inside; made when missing; "/app" takes the place of
+			       the overlay, so that what is written there lands in source */
+	bool writable;      /* else read-only; always nosuid and nodev */
+};
 
 /* What to run and how to confine it. The sandbox copies what it needs; nothing is kept. */
 struct sandbox_spec {
@@ -68,6 +80,9 @@ struct sandbox_spec {
 				    the host's */
 	int output_fd;           /* the command's stdout and stderr; the caller keeps its own copy.
 				    -1 for the file state_dir/output.log */
+	const struct sandbox_bind *binds; /* n_binds (at most SANDBOX_BINDS_MAX) host directories,
+					     mounted in order after everything else */
+	size_t n_binds;
 };
 
 /*
