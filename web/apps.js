@@ -4,7 +4,7 @@
 import { ApiError, api, apiList, notAvailable, seg, session } from './api.js';
 import { go, me } from './main.js';
 import {
-	badge, card, confirm, describe, facts, field, flash, form, h, live, mono, notice, pageHeader, table, tabs, time,
+	ago, badge, card, confirm, describe, facts, field, flash, form, h, live, mono, notice, pageHeader, table, tabs, time,
 } from './ui.js';
 
 const SIZES = ['Private-XS', 'Private-S', 'Private-M', 'Private-L'];
@@ -106,7 +106,7 @@ async function overview(ctx) {
 		const wanted = formation.reduce((n, x) => n + x.quantity, 0);
 		formationEl.replaceChildren(formation.length
 			? h('ul', { class: 'formation-summary' }, formation.map((x) => h('li', null, h('strong', null, x.type), ` ${x.quantity} × ${x.size}`)))
-			: h('p', { class: 'empty' }, 'No process types yet: deploy the app.'));
+			: h('p', { class: 'empty' }, 'No process types yet: deploy the app with ', mono(`git push ${app.git_url} main`), '.'));
 		const head = h('div', { class: 'dyno-summary', 'aria-label': 'Dyno states' }, dynoSummary(dynos));
 		let empty = 'No dynos are running.';
 		if (wanted > 0) empty = `The formation asks for ${wanted} dyno${wanted === 1 ? '' : 's'}: they appear here as an agent of ${app.region.name} starts them.`;
@@ -396,7 +396,54 @@ async function releases(ctx) {
 		await el.reload();
 		return true;
 	});
-	return card('Releases', h('p', { class: 'hint' }, 'Every deploy and config change is a release. Rolling back makes a new release from an old one.'), el);
+	return [
+		card('Releases', h('p', { class: 'hint' }, 'Every deploy and config change is a release. Rolling back makes a new release from an old one.'), el),
+		buildsCard(ctx),
+	];
+}
+
+// Builds from git pushes, newest first, with their output; live while one runs.
+function buildsCard(ctx) {
+	const { app, life, path } = ctx;
+	const output = h('pre', { class: 'logs build-output', hidden: true, tabindex: '0', 'aria-label': 'Build output' });
+	let shown = null;
+	const showOutput = async (b) => {
+		shown = b.id;
+		output.hidden = false;
+		const res = await fetch(new URL(b.output_stream_url, location.href).pathname, {
+			headers: { Authorization: `Bearer ${session.token}` }, credentials: 'omit', cache: 'no-store', signal: life.signal,
+		});
+		if (!res.ok) throw new ApiError(res.status, `http_${res.status}`, `the build output answered HTTP ${res.status}`);
+		const text = await res.text();
+		output.textContent = text || '(no output yet)';
+	};
+	const el = live(life, async () => {
+		let builds;
+		try {
+			builds = await apiList(`${path}/builds`, { signal: life.signal });
+		} catch (err) {
+			if (notAvailable(err)) return notice('info', 'Builds are not available on this cove yet.');
+			throw err;
+		}
+		builds.sort((a, b) => b.created_at.localeCompare(a.created_at));
+		if (shown && builds.some((b) => b.id === shown && b.status === 'pending')) showOutput(builds.find((b) => b.id === shown)).catch(() => {});
+		return table([
+			['Commit', (b) => mono((b.source_blob && b.source_blob.version ? b.source_blob.version : '').slice(0, 8) || '—')],
+			['Status', (b) => badge(b.status)],
+			['Release', (b) => (b.release ? `v${b.release.version}` : '—')],
+			['By', (b) => (b.user && b.user.email) || ''],
+			['When', (b) => time(b.created_at)],
+			['', (b) => h('button', {
+				type: 'button', class: 'btn btn-small', 'aria-label': `Output of the build of ${ago(b.created_at)}`,
+				onclick: () => showOutput(b).catch((err) => flash('error', describe(err))),
+			}, 'Output'), 'actions'],
+		], builds, { caption: 'Builds', empty: h('span', null, 'No builds yet. Deploy with git: ', mono(`git push ${app.git_url} main`)) });
+	}, { label: 'Loading builds' });
+	life.every(3000, async () => {
+		await el.reload();
+		return !el.querySelector('.notice-info');
+	});
+	return card('Builds', el, output);
 }
 
 // ---- domains ------------------------------------------------------------------------------

@@ -119,9 +119,15 @@ export function pageHeader({ crumbs = [], title, badges = [], subtitle, actions 
 }
 
 export function tabs(label, items, current) {
-	return h('nav', { class: 'tabs', 'aria-label': label },
+	const nav = h('nav', { class: 'tabs', 'aria-label': label },
 		h('ul', null, items.map(([key, text, href]) =>
 			h('li', null, h('a', { href, 'aria-current': key === current ? 'page' : null }, text)))));
+	// On a narrow screen the strip scrolls: keep the current tab in sight.
+	requestAnimationFrame(() => {
+		const a = nav.querySelector('[aria-current]');
+		if (a && nav.scrollWidth > nav.clientWidth) nav.scrollLeft = Math.max(0, a.offsetLeft - (nav.clientWidth - a.offsetWidth) / 2);
+	});
+	return nav;
 }
 
 // A table that turns into stacked cards on narrow screens: each cell carries its column name.

@@ -452,6 +452,7 @@ try {
 		await page.locator('main tr[data-version="5"]', { hasText: 'Rollback to v2' }).waitFor();
 		const vars = await must(200, 'GET', `/apps/${appName}/config-vars`);
 		assert(!('FOO' in vars), 'the rollback took FOO away');
+		if (await served('GET', `/apps/${appName}/builds`)) await see(`git push ${base}/${appName}.git main`);
 		await shoot('app-releases', `/apps/${appName}/releases`);
 	});
 
