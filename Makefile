@@ -11,7 +11,7 @@ BUILD ?= build
 SANITIZE_BUILD ?= build-sanitize
 MESON_FLAGS ?=
 
-.PHONY: all deps build run check check-fast check-sanitize install clean format
+.PHONY: all deps build run check check-fast check-sanitize fuzz install clean format
 
 all: build
 
@@ -42,6 +42,19 @@ $(SANITIZE_BUILD)/build.ninja:
 check-sanitize: deps $(SANITIZE_BUILD)/build.ninja
 	@ninja -C $(SANITIZE_BUILD)
 	@./tests/run.sh $(SANITIZE_BUILD)
+
+# Runs every fuzzer longer than the suite does (FUZZ_SECONDS each, default 10 minutes), on its
+# corpus; what it finds new stays in $(BUILD)/tests/fuzz/<name>.corpus for a look.
+FUZZ_SECONDS ?= 600
+fuzz: build
+	@for f in $(BUILD)/tests/fuzz/fuzz-*; do \
+		[ -x "$$f" ] || continue; \
+		name=$$(basename "$$f"); mkdir -p "$$f.corpus"; \
+		echo "== $$name for $(FUZZ_SECONDS) s"; \
+		dict=tests/fuzz/$${name#fuzz-}.dict; \
+		"$$f" -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$([ -f "$$dict" ] && echo "-dict=$$dict") \
+			-artifact_prefix="$$f." "$$f.corpus" "tests/fuzz/corpus/$${name#fuzz-}" || exit 1; \
+	done
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/systemd/system

@@ -53,6 +53,28 @@ for build in "$@"; do
 		fi
 	done
 
+	# The fuzzers, each for a bounded time on its corpus (new inputs go to a scratch directory,
+	# never into the source tree); a crash is a failure, with the input left in the build.
+	echo "# fuzzers ($build, ${FUZZ_SECONDS:-10} s each)"
+	for f in "$build"/tests/fuzz/fuzz-*; do
+		[ -f "$f" ] && [ -x "$f" ] || continue
+		name=$(basename "$f")
+		corpus=$PWD/tests/fuzz/corpus/${name#fuzz-}
+		args=(-max_total_time="${FUZZ_SECONDS:-10}" -print_final_stats=1)
+		[ -f "tests/fuzz/${name#fuzz-}.dict" ] && args+=(-dict="$PWD/tests/fuzz/${name#fuzz-}.dict")
+		scratch=$(mktemp -d)
+		log=$build/tests/fuzz/$name.log
+		exe=$(realpath "$f")
+		if (cd "$build/tests/fuzz" && "$exe" "${args[@]}" "$scratch" "$corpus") >"$log" 2>&1; then
+			runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+			count_tap "$build/$name" <<<"ok - $name: ${runs:-?} inputs, no failure"
+		else
+			count_tap "$build/$name" <<<"not ok - $name: see $log"
+			tail -20 "$log"
+		fi
+		rm -rf "$scratch"
+	done
+
 	echo "# end-to-end tests ($build)"
 	files=()
 	for f in tests/e2e/*.bats; do

@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="
-  build-essential meson ninja-build pkg-config clang
+  build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
   libcurl4-openssl-dev libmnl-dev uuid-dev libcmocka-dev
   bats curl jq git sqlite3 nftables iproute2 procps psmisc

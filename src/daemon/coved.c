@@ -38,6 +38,7 @@
 #include "base/validate.h"
 #include "build/build-buildpack.h"
 #include "build/build.h"
+#include "router/router.h"
 #include "sandbox/sandbox.h"
 #include "store/store.h"
 
@@ -359,6 +360,9 @@ static int register_local_host(struct store *store, const struct options *o, con
 
 int main(int argc, char **argv)
 {
+	/* The router of a space, started by the agent: a process of its own with its own options. */
+	if (argc > 1 && streq(argv[1], "router"))
+		return router_main(argc - 1, argv + 1);
 
 	struct error err = { 0 };
 	struct options o;
