@@ -150,9 +150,14 @@ function renderShell() {
 // ---- login --------------------------------------------------------------------------------
 
 async function loginPage({ main, query }) {
+	const next = query.get('next');
+	if (session.token) {
+		// Logged in already (a link to the login page, or the back button).
+		go(next && next.startsWith('/') && next !== '/login' ? `#${next}` : '#/spaces', true);
+		return;
+	}
 	const email = h('input', { type: 'email', name: 'email', autocomplete: 'username', required: true, class: 'input', value: session.email || '' });
 	const password = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true, class: 'input' });
-	const next = query.get('next');
 	main.replaceChildren(h('div', { class: 'login' },
 		h('div', { class: 'login-card' },
 			h('div', { class: 'login-brand', 'aria-hidden': 'true' }, h('img', { src: '/dashboard/icon.svg', alt: '', width: 40, height: 40 })),
