@@ -142,7 +142,6 @@ async function served(method, path, body) {
 const profile = mkdtempSync(join(tmpdir(), 'cove-chromium-'));
 mkdirSync(SHOTS, { recursive: true });
 for (const f of readdirSync(SHOTS)) if (f.startsWith('failed-') || f === 'coved.log') rmSync(join(SHOTS, f));
-let browser = null;
 let page = null;
 const consoleErrors = [];
 
@@ -196,17 +195,17 @@ async function h1(p = page) {
 
 // Screenshots of each page, at both sizes. Taken once the page has settled.
 const shots = [];
-async function shoot(name, hash) {
+function shoot(name, hash) {
 	shots.push([name, hash]);
 }
 
 // ---- the run ------------------------------------------------------------------------------
 
-let space = 'acme-prod';
+const space = 'acme-prod';
 const appName = 'web-shop';
 let host = null;
 let slug = null;
-let dynoIds = {};
+const dynoIds = {};
 
 try {
 	context = await chromium.launchPersistentContext(profile, {
@@ -219,7 +218,6 @@ try {
 			'--disable-background-networking', '--disable-component-update', '--disable-sync',
 		],
 	});
-	browser = context;
 	context.setDefaultTimeout(TIMEOUT);
 	// Nothing may leave this machine's loopback: any other request is a bug of the page.
 	await context.route('**/*', (route) => {
@@ -257,7 +255,7 @@ try {
 		await page.getByRole('button', { name: 'Log in' }).click();
 		await flashSays('invalid credentials provided');
 		assert(await page.getByLabel('Password', { exact: true }).inputValue() === '', 'the password field is cleared');
-		await shoot('login', '/login');
+		shoot('login', '/login');
 	}, { critical: true });
 
 	await step('logging in with the keyboard alone lands on the spaces, the token only in sessionStorage', async () => {
@@ -294,8 +292,8 @@ try {
 		await page.getByRole('button', { name: 'Add member' }).click();
 		await flashSays(`${MEMBER.email} added to acme as member`);
 		await page.locator('main table tr', { hasText: MEMBER.email }).waitFor();
-		await shoot('teams', '/teams');
-		await shoot('team', '/teams/acme');
+		shoot('teams', '/teams');
+		shoot('team', '/teams/acme');
 	}, { critical: true });
 
 	await step('creating a space with a bad CIDR shows the API\'s error and keeps the form', async () => {
@@ -310,7 +308,7 @@ try {
 		await page.getByRole('button', { name: 'Create space' }).click();
 		await flashSays('private range');
 		assert(await page.getByLabel('Name', { exact: true }).inputValue() === space, 'the form keeps its values');
-		await shoot('space-new', '/spaces/new');
+		shoot('space-new', '/spaces/new');
 	}, { critical: true });
 
 	await step('create a space: it shows allocating', async () => {
@@ -334,7 +332,7 @@ try {
 		await page.locator('main .ip-list', { hasText: '203.0.113.10' }).waitFor();
 		await flashSays(`Space ${space} is allocated`);
 		assert(await page.getByRole('progressbar').count() === 0, 'the progress bar is gone');
-		await shoot('space', `/spaces/${space}`);
+		shoot('space', `/spaces/${space}`);
 	}, { critical: true });
 
 	await step('create an app in the space', async () => {
@@ -352,7 +350,7 @@ try {
 		assert(await h1() === appName, `h1 is '${await h1()}'`);
 		await flashSays(`App ${appName} created in ${space}`);
 		await see('No process types yet');
-		await shoot('app-new', `/apps/new?space=${space}`);
+		shoot('app-new', `/apps/new?space=${space}`);
 	}, { critical: true });
 
 	await step('a released slug brings its process types to the overview, live', async () => {
@@ -366,7 +364,7 @@ try {
 	await step('dyno states update live: starting, then up', async () => {
 		const app = await must(200, 'GET', `/apps/${appName}`);
 		const dyno = (state) => ({
-			id: dynoIds.web1 || (dynoIds.web1 = crypto.randomUUID()), app_id: app.id, name: 'web.1', type: 'web', release_version: 2,
+			id: dynoIds['web.1'] || (dynoIds['web.1'] = crypto.randomUUID()), app_id: app.id, name: 'web.1', type: 'web', release_version: 2,
 			state, command: 'python3 -m http.server $PORT', size: 'Private-S', private_ip: '10.20.0.11',
 		});
 		await must(200, 'POST', '/agent/report', { dynos: [dyno('starting')] }, host.token);
@@ -375,7 +373,7 @@ try {
 		await page.locator('main tr[data-dyno="web.1"] [data-state="up"]').waitFor();
 		await see('10.20.0.11');
 		await see('1 up');
-		await shoot('app', `/apps/${appName}`);
+		shoot('app', `/apps/${appName}`);
 	});
 
 	await step('set a config var', async () => {
@@ -393,7 +391,7 @@ try {
 		await page.locator('main tr[data-key="FOO"]', { hasText: 'bar' }).waitFor();
 		const vars = await must(200, 'GET', `/apps/${appName}/config-vars`);
 		assert(vars.FOO === 'bar', `FOO is ${vars.FOO}`);
-		await shoot('app-config', `/apps/${appName}/config`);
+		shoot('app-config', `/apps/${appName}/config`);
 	});
 
 	await step('edit a config var in place', async () => {
@@ -420,7 +418,7 @@ try {
 		assert(f.quantity === 2 && f.size === 'Private-M', `formation is ${f.quantity} × ${f.size}`);
 		await page.locator('form[data-type="web"] input[type="number"]').evaluate((el) => el.value === '2' || Promise.reject(new Error(`quantity shows ${el.value}`)));
 		await see('worker');
-		await shoot('app-resources', `/apps/${appName}/resources`);
+		shoot('app-resources', `/apps/${appName}/resources`);
 	});
 
 	await step('the overview follows the new formation', async () => {
@@ -433,7 +431,6 @@ try {
 			id: dynoIds[name] || (dynoIds[name] = crypto.randomUUID()), app_id: app.id, name, type: 'web', release_version: 2,
 			state, command: 'python3 -m http.server $PORT', size: 'Private-M', private_ip: ip,
 		});
-		dynoIds['web.1'] = dynoIds.web1;
 		await must(200, 'POST', '/agent/report', { dynos: [dyno('web.1', 'up', '10.20.0.11'), dyno('web.2', 'starting', '10.20.0.12')] }, host.token);
 		await page.locator('main tr[data-dyno="web.2"] [data-state="starting"]').waitFor();
 		await see('1 starting');
@@ -453,21 +450,21 @@ try {
 		const vars = await must(200, 'GET', `/apps/${appName}/config-vars`);
 		assert(!('FOO' in vars), 'the rollback took FOO away');
 		if (await served('GET', `/apps/${appName}/builds`)) await see(`git push ${base}/${appName}.git main`);
-		await shoot('app-releases', `/apps/${appName}/releases`);
+		shoot('app-releases', `/apps/${appName}/releases`);
 	});
 
 	await step('the topology of the space shows the dynos\' private IPs', async () => {
 		await open(`/spaces/${space}/topology`);
 		await page.locator('main tr', { hasText: 'web.1' }).filter({ hasText: '10.20.0.11' }).waitFor();
 		await see(`1.web.${appName}.app.localspace`);
-		await shoot('space-topology', `/spaces/${space}/topology`);
+		shoot('space-topology', `/spaces/${space}/topology`);
 	});
 
 	const inbound = await served('GET', `/spaces/${space}/inbound-ruleset`);
 	await step('add a trusted IP range', async () => {
 		await open(`/spaces/${space}/network`);
 		await page.locator('main .ip-list', { hasText: '203.0.113.10' }).waitFor();
-		await shoot('space-network', `/spaces/${space}/network`);
+		shoot('space-network', `/spaces/${space}/network`);
 		if (!inbound) {
 			await see('Trusted IP ranges are not available on this cove yet');
 			return 'GET /spaces/:space/inbound-ruleset is not served by this cove (the page says so)';
@@ -552,7 +549,7 @@ try {
 	const logsServed = await served('POST', `/apps/${appName}/log-sessions`, { lines: 1 });
 	await step('read a log line', async () => {
 		await open(`/apps/${appName}/logs`);
-		await shoot('app-logs', `/apps/${appName}/logs`);
+		shoot('app-logs', `/apps/${appName}/logs`);
 		if (!logsServed) {
 			await see('Live logs are not available on this cove yet');
 			return 'POST /apps/:app/log-sessions is not served by this cove (the page says so)';
@@ -595,7 +592,7 @@ try {
 		const domains = await served('GET', `/apps/${appName}/domains`);
 		if (!domains) await see('Custom domains are not available on this cove yet');
 		else await page.getByRole('button', { name: 'Add domain' }).waitFor();
-		await shoot('app-domains', `/apps/${appName}/domains`);
+		shoot('app-domains', `/apps/${appName}/domains`);
 		await open(`/apps/${appName}/resources`);
 		const addons = await served('GET', `/apps/${appName}/addons`);
 		if (!addons) await see('Add-ons (PostgreSQL and Redis inside the space) are not available on this cove yet');
@@ -603,12 +600,12 @@ try {
 		await open(`/apps/${appName}/access`);
 		await page.locator('main tr', { hasText: 'admin@cove.local' }).waitFor();
 		await page.locator('main tr', { hasText: MEMBER.email }).waitFor();
-		await shoot('app-access', `/apps/${appName}/access`);
-		await shoot('app-settings', `/apps/${appName}/settings`);
-		await shoot('apps', '/apps');
-		await shoot('spaces', '/spaces');
-		await shoot('space-apps', `/spaces/${space}/apps`);
-		await shoot('space-settings', `/spaces/${space}/settings`);
+		shoot('app-access', `/apps/${appName}/access`);
+		shoot('app-settings', `/apps/${appName}/settings`);
+		shoot('apps', '/apps');
+		shoot('spaces', '/spaces');
+		shoot('space-apps', `/spaces/${space}/apps`);
+		shoot('space-settings', `/spaces/${space}/settings`);
 	});
 
 	await step('an API error is a message on the page, never a blank page', async () => {
@@ -724,7 +721,7 @@ try {
 	console.log(`not ok ${n} the browser suite ran`);
 	for (const l of String((err && err.stack) || err).split('\n').slice(0, 12)) console.log(`#   ${l}`);
 } finally {
-	if (browser) await browser.close().catch(() => {});
+	if (context) await context.close().catch(() => {});
 	coved.kill('SIGTERM');
 	await new Promise((resolve) => {
 		const t = setTimeout(() => { coved.kill('SIGKILL'); resolve(); }, 5000);
