@@ -93,6 +93,7 @@ static void dyno_set_state(struct agent *a, struct agent_dyno *d, enum dyno_stat
 	d->state = state;
 	d->state_since = time_mono_usec();
 	agent_want_report(a);
+	agent_want_reconcile(a); /* a rollout may move on */
 }
 
 static char *netns_path(const char *dyno_id)
@@ -187,6 +188,7 @@ static void dyno_start(struct agent *a, struct agent_dyno *d)
 	if (!d->port)
 		dyno_set_state(a, d, DYNO_UP);
 	agent_want_report(a);
+	agent_want_reconcile(a);
 }
 
 static void dyno_remove(struct agent *a, struct agent_dyno *d)
@@ -261,6 +263,8 @@ void agent_dyno_on_exit(struct agent *a, struct agent_dyno *d)
 	uint64_t now = time_mono_usec();
 	if (d->state == DYNO_UP && now - d->state_since >= DYNO_STABLE_USEC)
 		d->crashes = 0;
+	if (d->state == DYNO_STARTING)
+		d->boot_failed = true; /* it never came up */
 	dyno_set_state(a, d, DYNO_CRASHED);
 	/* The first restart is immediate, then 1 s, 2 s, 4 s ... up to the cap. */
 	uint64_t delay = d->crashes == 0 ? 0 : (d->crashes >= 9 ? DYNO_BACKOFF_MAX_S : (1u << (d->crashes - 1))) * USEC;
@@ -328,6 +332,8 @@ void agent_dynos_tick(struct agent *a, uint64_t now)
 				agent_event(d->app_name, d->name, "Stopping process with SIGKILL");
 				sandbox_kill(&d->sb, SIGKILL, NULL);
 				d->state_since = now; /* not again before it exits */
+				d->boot_failed = true;
+				agent_want_reconcile(a);
 			}
 		} else if (d->state == DYNO_STARTING && !d->running) {
 			dyno_start(a, d); /* its slug may have arrived */
@@ -414,16 +420,121 @@ static void dyno_create(struct agent *a, struct agent_space *s, json_t *app, jso
 		return;
 	}
 	dyno_add(a, d);
+	log_debug("agent: dyno '%s' of '%s' (v%lld) is %s at %s", d->name, d->app_name, (long long)d->release_version, d->id,
+		  d->ip);
 	agent_want_report(a);
 	dyno_start(a, d);
 }
 
-static struct agent_dyno *dyno_find(struct agent *a, const char *app_id, const char *name)
+static bool dyno_current(const struct agent_dyno *d, int64_t version, const char *command, const char *size)
 {
-	for (size_t i = 0; i < a->n_dynos; i++)
-		if (streq(a->dynos[i]->app_id, app_id) && streq(a->dynos[i]->name, name))
-			return a->dynos[i];
-	return NULL;
+	return d->release_version == version && streq(d->command, command) && streq(d->size, size);
+}
+
+/* Applies the restart requests that name the dyno and are newer than its last start. */
+static void dyno_apply_restarts(struct agent *a, struct agent_dyno *d, json_t *restarts)
+{
+	int64_t seq[3] = { restart_seq(restarts, "*"), restart_seq(restarts, d->type), restart_seq(restarts, d->name) };
+	if (seq[0] <= d->restart_seq[0] && seq[1] <= d->restart_seq[1] && seq[2] <= d->restart_seq[2])
+		return;
+	memcpy(d->restart_seq, seq, sizeof(seq));
+	struct error err = { 0 };
+	dyno_save(a, d, &err);
+	agent_event(d->app_name, d->name, "Restarting");
+	d->crashes = 0;
+	if (d->running) {
+		dyno_stop(a, d, false);
+	} else {
+		dyno_set_state(a, d, DYNO_STARTING);
+		dyno_start(a, d);
+	}
+}
+
+/* Asks the API to mark a release failed, once. */
+static void release_failed(struct agent *a, const char *app_id, const char *app_name, int64_t version, const char *reason)
+{
+	char key[96];
+	snprintf(key, sizeof(key), "%s %lld", app_id, (long long)version);
+	if (json_object_get(a->failed_releases_sent, key))
+		return;
+	json_object_set_new(a->failed_releases_sent, key, json_true());
+	agent_event(app_name, "api", "Release v%lld failed: %s; the previous release keeps serving", (long long)version, reason);
+	json_array_append_new(a->failed_releases, json_pack("{s:s, s:I, s:s, s:s}", "app_id", app_id, "version",
+							     (json_int_t)version, "status", "failed", "reason", reason));
+	agent_want_report(a);
+}
+
+/*
+ * One process type of one app. Web dynos roll: each successor (same name, the new release)
+ * starts beside the dyno it replaces, at most `batch` at a time, and the old one gets SIGTERM
+ * only once its successor is up; a successor that never comes up fails the release and the old
+ * dyno keeps serving. Other types are stopped, then started on the new release, once no web
+ * dyno of an older release is left.
+ */
+static void reconcile_type(struct agent *a, struct agent_space *s, json_t *app, json_t *f, bool web_settled)
+{
+	const char *app_id = json_string_value(json_object_get(app, "id"));
+	const char *app_name = json_string_value(json_object_get(app, "name"));
+	json_t *release = json_object_get(app, "release");
+	int64_t version = json_integer_value(json_object_get(release, "version"));
+	json_t *restarts = json_object_get(app, "restarts");
+	const char *type = json_string_value(json_object_get(f, "type"));
+	const char *command = json_string_value(json_object_get(f, "command"));
+	const char *size = json_string_value(json_object_get(f, "size"));
+	json_int_t quantity = json_integer_value(json_object_get(f, "quantity"));
+	if (!type || !command || !size)
+		return;
+	bool web = streq(type, "web");
+	unsigned batch = quantity >= 8 ? (unsigned)(quantity / 4) : 1, in_flight = 0;
+	for (size_t i = 0; i < a->n_dynos; i++) {
+		struct agent_dyno *d = a->dynos[i];
+		if (streq(d->app_id, app_id) && streq(d->type, type) && !d->remove && d->state == DYNO_STARTING &&
+		    dyno_current(d, version, command, size))
+			in_flight++;
+	}
+	for (json_int_t n = 1; n <= quantity; n++) {
+		char name[48];
+		snprintf(name, sizeof(name), "%s.%lld", type, (long long)n);
+		struct agent_dyno *cur = NULL, *olds[16];
+		size_t n_olds = 0;
+		bool leaving = false;
+		for (size_t i = 0; i < a->n_dynos; i++) {
+			struct agent_dyno *d = a->dynos[i];
+			if (!streq(d->app_id, app_id) || !streq(d->name, name))
+				continue;
+			if (d->remove)
+				leaving = true;
+			else if (!cur && dyno_current(d, version, command, size))
+				cur = d;
+			else if (n_olds < ARRAY_SIZE(olds))
+				olds[n_olds++] = d;
+		}
+		if (web) {
+			if (!cur) {
+				if (n_olds == 0 || in_flight < batch) {
+					dyno_create(a, s, app, f, name);
+					if (n_olds)
+						in_flight++;
+				}
+			} else if (n_olds && cur->state == DYNO_UP) {
+				for (size_t i = 0; i < n_olds; i++)
+					dyno_stop(a, olds[i], true);
+			} else if (n_olds && cur->boot_failed) {
+				release_failed(a, app_id, app_name, version, "a new web dyno did not come up");
+			} else if (!n_olds) {
+				dyno_apply_restarts(a, cur, restarts);
+			}
+			continue;
+		}
+		if (!web_settled)
+			continue; /* other types follow once the web dynos are on the new release */
+		for (size_t i = 0; i < n_olds; i++)
+			dyno_stop(a, olds[i], true);
+		if (!cur && !n_olds && !leaving)
+			dyno_create(a, s, app, f, name);
+		else if (cur && !n_olds)
+			dyno_apply_restarts(a, cur, restarts);
+	}
 }
 
 void agent_dynos_reconcile(struct agent *a, json_t *desired_apps)
@@ -436,55 +547,41 @@ void agent_dynos_reconcile(struct agent *a, json_t *desired_apps)
 		const char *app_id = json_string_value(json_object_get(app, "id"));
 		json_t *release = json_object_get(app, "release");
 		const char *slug_id = json_string_value(json_object_get(release, "slug_id"));
-		const char *space_id = NULL;
-		/* The app's space is the one whose desired list carried it. */
-		json_t *sid = json_object_get(app, "space_id");
-		space_id = json_string_value(sid);
+		const char *space_id = json_string_value(json_object_get(app, "space_id"));
 		struct agent_space *s = space_id ? agent_space_find(a, space_id) : NULL;
 		if (!app_id || !slug_id || !s || !s->ensured || s->deleting)
 			continue;
 		int64_t version = json_integer_value(json_object_get(release, "version"));
-		json_t *restarts = json_object_get(app, "restarts");
+		json_t *formation = json_object_get(app, "formation");
 		size_t k;
-		json_t *f;
-		json_array_foreach(json_object_get(app, "formation"), k, f)
+		json_t *f, *web = NULL;
+		json_array_foreach(formation, k, f)
 		{
 			const char *type = json_string_value(json_object_get(f, "type"));
-			const char *command = json_string_value(json_object_get(f, "command"));
-			const char *size = json_string_value(json_object_get(f, "size"));
 			json_int_t quantity = json_integer_value(json_object_get(f, "quantity"));
-			for (json_int_t n = 1; n <= quantity && type && command && size; n++) {
-				char name[48], key[96];
-				snprintf(name, sizeof(name), "%s.%lld", type, (long long)n);
-				snprintf(key, sizeof(key), "%s %s", app_id, name);
+			for (json_int_t n = 1; type && n <= quantity; n++) {
+				char key[96];
+				snprintf(key, sizeof(key), "%s %s.%lld", app_id, type, (long long)n);
 				json_object_set_new(wanted, key, json_true());
-				struct agent_dyno *d = dyno_find(a, app_id, name);
-				if (!d) {
-					dyno_create(a, s, app, f, name);
-					continue;
-				}
-				if (d->remove)
-					continue; /* its replacement starts once it is gone */
-				if (d->release_version != version || !streq(d->command, command) || !streq(d->size, size)) {
-					dyno_stop(a, d, true);
-					continue;
-				}
-				int64_t seq[3] = { restart_seq(restarts, "*"), restart_seq(restarts, type),
-						   restart_seq(restarts, name) };
-				if (seq[0] > d->restart_seq[0] || seq[1] > d->restart_seq[1] || seq[2] > d->restart_seq[2]) {
-					memcpy(d->restart_seq, seq, sizeof(seq));
-					struct error err = { 0 };
-					dyno_save(a, d, &err);
-					agent_event(d->app_name, d->name, "Restarting");
-					d->crashes = 0;
-					if (d->running) {
-						dyno_stop(a, d, false);
-					} else {
-						dyno_set_state(a, d, DYNO_STARTING);
-						dyno_start(a, d);
-					}
-				}
 			}
+			if (type && streq(type, "web"))
+				web = f;
+		}
+		if (web)
+			reconcile_type(a, s, app, web, false);
+		/* Settled: no web dyno of another release is left, stopping or not. */
+		bool web_settled = true;
+		const char *web_command = web ? json_string_value(json_object_get(web, "command")) : NULL;
+		const char *web_size = web ? json_string_value(json_object_get(web, "size")) : NULL;
+		for (size_t d = 0; d < a->n_dynos && web_settled; d++) {
+			struct agent_dyno *dy = a->dynos[d];
+			if (streq(dy->app_id, app_id) && streq(dy->type, "web") && web_command && web_size)
+				web_settled = dyno_current(dy, version, web_command, web_size) && !dy->remove;
+		}
+		json_array_foreach(formation, k, f)
+		{
+			if (f != web)
+				reconcile_type(a, s, app, f, web_settled);
 		}
 	}
 	/* Whatever is not wanted goes: scaled down, a type gone, an app destroyed. */

@@ -73,6 +73,7 @@ struct agent_dyno {
 	bool remove;            /* when stopped, remove it (otherwise start it again) */
 	uint64_t mem_checked_at;
 	uint64_t oom_kills;
+	bool boot_failed;       /* it never came up: crashed or timed out while starting */
 };
 
 enum slug_state { SLUG_FETCHING, SLUG_EXTRACTING, SLUG_READY, SLUG_FAILED };
@@ -106,6 +107,9 @@ struct agent {
 	struct cidr4 pool;
 	bool host_ensured;
 	bool stop;
+
+	json_t *failed_releases;      /* to report: releases whose dynos never came up */
+	json_t *failed_releases_sent; /* "app_id version" -> true, reported once */
 
 	struct agent_space **spaces;
 	size_t n_spaces;

@@ -131,6 +131,7 @@ static void poll_start(struct agent *a)
 struct report {
 	struct agent *agent;
 	json_t *spaces;
+	json_t *releases;
 };
 
 static void on_reported(void *userdata, long status, const struct strbuf *body, const char *error)
@@ -141,9 +142,11 @@ static void on_reported(void *userdata, long status, const struct strbuf *body, 
 	if (status != 200) {
 		log_warning("agent: report: %s", error ? error : body->buf);
 		agent_spaces_report_failed(a, rep->spaces);
+		json_array_extend(a->failed_releases, rep->releases);
 		a->report_wanted = true;
 	}
 	json_decref(rep->spaces);
+	json_decref(rep->releases);
 	free(rep);
 }
 
@@ -153,14 +156,19 @@ static void report_send(struct agent *a)
 	struct report *rep = xcalloc(1, sizeof(*rep));
 	rep->agent = a;
 	rep->spaces = agent_spaces_report(a);
-	json_t *body = json_pack("{s:O, s:o}", "spaces", rep->spaces, "dynos", agent_dynos_report(a));
+	rep->releases = a->failed_releases;
+	a->failed_releases = json_array();
+	json_t *body = json_pack("{s:O, s:O, s:o}", "spaces", rep->spaces, "releases", rep->releases, "dynos",
+				 agent_dynos_report(a));
 	_cleanup_free_ char *text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	struct error err = { 0 };
 	if (http_request(a->http, "POST", "/agent/report", text, NULL, 30, on_reported, rep, &err) < 0) {
 		log_error("agent: %s", err.message);
 		agent_spaces_report_failed(a, rep->spaces);
+		json_array_extend(a->failed_releases, rep->releases);
 		json_decref(rep->spaces);
+		json_decref(rep->releases);
 		free(rep);
 		a->report_wanted = true;
 		return;
@@ -218,6 +226,8 @@ int agent_run(const struct agent_config *cfg, struct error *err)
 	if (r < 0)
 		return error_set(err, r, "--outbound-pool: %s", err->message);
 	a->state_dir = xasprintf("%s/agent", cfg->data_dir);
+	a->failed_releases = json_array();
+	a->failed_releases_sent = json_object();
 	a->host_netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (a->host_netns_fd < 0) {
 		r = error_set(err, -errno, "open the host network namespace: %m");
@@ -283,6 +293,8 @@ int agent_run(const struct agent_config *cfg, struct error *err)
 out:
 	http_client_free(a->http);
 	json_decref(a->desired);
+	json_decref(a->failed_releases);
+	json_decref(a->failed_releases_sent);
 	for (size_t i = 0; i < a->n_dynos; i++) {
 		if (a->dynos[i]->pidfd >= 0)
 			close(a->dynos[i]->pidfd);

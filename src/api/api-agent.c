@@ -19,6 +19,7 @@
 
 #include "api/api.h"
 #include "base/alloc.h"
+#include "base/log.h"
 #include "base/timeutil.h"
 
 #define WAIT_MAX_SECONDS 60
@@ -40,7 +41,8 @@ static int desired_apps(struct api_request *req, const char *space_id, json_t *a
 {
 	_cleanup_rows_ struct store_rows *rows = NULL;
 	int r = store_query(req->store,
-			    "SELECT a.id, a.name, a.uid, a.maintenance, r.id, r.version, r.slug_id, r.config, a.restart_seq"
+			    "SELECT a.id, a.name, a.uid, a.maintenance, r.id, r.version, r.slug_id, r.config, a.restart_seq,"
+			    " (SELECT process_types FROM slugs WHERE id = r.slug_id)"
 			    " FROM apps a LEFT JOIN releases r ON r.app_id = a.id AND r.version ="
 			    "  (SELECT MAX(version) FROM releases c WHERE c.app_id = a.id AND c.status = 'succeeded')"
 			    " WHERE a.space_id = ?",
@@ -62,14 +64,23 @@ static int desired_apps(struct api_request *req, const char *space_id, json_t *a
 				json_decref(c);
 			}
 		}
+		/* The commands are those of the current release's slug: the formation's follow the
+		 * newest slug, which may be a release that failed. */
+		json_t *types = store_rows_text(rows, 9) ? json_loads(store_rows_text(rows, 9), 0, NULL) : NULL;
 		json_t *formation = json_array(), *restarts = json_object();
 		_cleanup_rows_ struct store_rows *f = NULL;
 		r = store_query(req->store, "SELECT type, quantity, size, command FROM formations WHERE app_id = ? ORDER BY type",
 				SV_ARGS(SV_TEXT(app_id)), &f, err);
-		while (r >= 0 && (r = store_rows_next(f, err)) > 0)
-			json_array_append_new(formation, json_pack("{s:s, s:I, s:s, s:s}", "type", store_rows_text(f, 0),
-								   "quantity", (json_int_t)store_rows_int(f, 1), "size",
-								   store_rows_text(f, 2), "command", store_rows_text(f, 3)));
+		while (r >= 0 && (r = store_rows_next(f, err)) > 0) {
+			const char *type = store_rows_text(f, 0);
+			json_t *command = types ? json_object_get(types, type) : NULL;
+			if (!json_is_string(command))
+				continue;
+			json_array_append_new(formation, json_pack("{s:s, s:I, s:s, s:O}", "type", type, "quantity",
+								   (json_int_t)store_rows_int(f, 1), "size",
+								   store_rows_text(f, 2), "command", command));
+		}
+		json_decref(types);
 		_cleanup_rows_ struct store_rows *rs = NULL;
 		if (r >= 0)
 			r = store_query(req->store, "SELECT target, seq FROM dyno_restarts WHERE app_id = ?",
@@ -177,7 +188,7 @@ static int report_dyno(struct api_request *req, json_t *d, struct error *err)
 	return store_exec(req->store,
 			  "INSERT INTO dynos (id, app_id, host_id, name, type, release_version, state, command, size, private_ip,"
 			  " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-			  " ON CONFLICT (app_id, name) DO UPDATE SET id = excluded.id, host_id = excluded.host_id,"
+			  " ON CONFLICT (id) DO UPDATE SET host_id = excluded.host_id, name = excluded.name,"
 			  " type = excluded.type, release_version = excluded.release_version, command = excluded.command,"
 			  " size = excluded.size, private_ip = excluded.private_ip, created_at = excluded.created_at,"
 			  " updated_at = CASE WHEN dynos.state = excluded.state THEN dynos.updated_at ELSE excluded.updated_at END,"
@@ -186,6 +197,35 @@ static int report_dyno(struct api_request *req, json_t *d, struct error *err)
 				  SV_INT(version), SV_TEXT(state), SV_TEXT(command), SV_TEXT(size), SV_TEXT(private_ip),
 				  SV_TEXT(created_at ? created_at : now), SV_TEXT(now)),
 			  err);
+}
+
+/*
+ * A release whose new dynos never came up: it is marked failed, so that the current release
+ * is the last one that succeeded again, and the agents go back to it.
+ */
+static int report_release(struct api_request *req, json_t *rel, struct error *err)
+{
+	const char *app_id, *status, *reason = NULL;
+	json_int_t version;
+	json_error_t jerr;
+	if (json_unpack_ex(rel, &jerr, 0, "{s:s, s:I, s:s, s?:s}", "app_id", &app_id, "version", &version, "status", &status,
+			   "reason", &reason) < 0)
+		return error_set(err, -EINVAL, "release report is invalid: %s", jerr.text);
+	if (!streq(status, "failed"))
+		return error_set(err, -EINVAL, "release status '%s' is invalid in a report", status);
+	char now[TIME_ISO_MAX];
+	int64_t changed;
+	int r = store_exec_changes(req->store,
+				   "UPDATE releases SET status = 'failed', updated_at = ? WHERE app_id = ? AND version = ?"
+				   " AND status = 'succeeded'",
+				   SV_ARGS(SV_TEXT(time_now_iso(now)), SV_TEXT(app_id), SV_INT(version)), &changed, err);
+	if (r < 0)
+		return r;
+	if (changed) {
+		req->changes_desired = true;
+		log_warning("release v%lld of app %s failed: %s", (long long)version, app_id, reason ? reason : "");
+	}
+	return 0;
 }
 
 static int agent_report(struct api_request *req, struct error *err)
@@ -200,6 +240,12 @@ static int agent_report(struct api_request *req, struct error *err)
 	json_array_foreach(spaces, i, v)
 	{
 		r = report_space(req, v, err);
+		if (r < 0)
+			return r;
+	}
+	json_array_foreach(json_object_get(req->body, "releases"), i, v)
+	{
+		r = report_release(req, v, err);
 		if (r < 0)
 			return r;
 	}

@@ -390,7 +390,7 @@ static int handle(struct api_request *req, struct conn_state *cs)
 			if (!(route->flags & API_ROUTE_QUIET))
 				audit_record(req, true);
 			r = store_commit(req->store, &err);
-			if (r >= 0 && !(route->flags & API_ROUTE_QUIET))
+			if (r >= 0 && (!(route->flags & API_ROUTE_QUIET) || req->changes_desired))
 				api_state_changed(req->api);
 		} else {
 			store_rollback(req->store);

@@ -87,6 +87,7 @@ struct api_request {
 	json_t *response;       /* owned by the request; NULL means {} */
 	const char *range_fields; /* for lists: comma-separated fields a Range header may sort by */
 	char action[256];       /* for the audit trail: what the request did */
+	bool changes_desired;   /* an API_ROUTE_QUIET write that still changed the desired state */
 	int file_fd;            /* >= 0: send this file as the body (the edge closes it) */
 	const char *content_type; /* with file_fd or static_body */
 	const void *static_body; /* non-NULL: send these bytes as the body (they outlive the server) */

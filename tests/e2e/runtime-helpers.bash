@@ -116,3 +116,14 @@ runtime_cleanup() {
 		"$COVE_BUILD_DIR/src/net/cove-net" space-destroy "$(jq -r .id "$f")" >/dev/null 2>&1 || true
 	done
 }
+
+# log_has PATTERN [SECONDS]: waits until coved's log has a line matching PATTERN (grep -E).
+log_has() {
+	local i
+	for i in $(seq 1 $((${2:-10} * 5))); do
+		grep -q -E "$1" "$COVED_DATA/coved.log" && return 0
+		sleep 0.2
+	done
+	echo "no line matching '$1' in coved.log" >&2
+	return 1
+}

@@ -8,7 +8,7 @@ load runtime-helpers
 setup_file() {
 	[ "$(id -u)" -eq 0 ] || skip "the runtime needs root"
 	export COVED_ROLE=all
-	coved_start --boot-timeout 4 --stop-timeout 3
+	coved_start --boot-timeout 10 --stop-timeout 3
 	api_expect 201 POST /teams '{"name":"acme"}' >/dev/null
 	api_expect 201 POST /spaces '{"name":"space-x","team":"acme"}' >/dev/null
 	api_expect 201 POST /spaces '{"name":"space-y","team":"acme","cidr":"10.5.0.0/16","data_cidr":"10.6.0.0/16"}' >/dev/null
@@ -175,12 +175,15 @@ teardown_file() {
 	[ "$(dyno_pid app-b web.1)" != "$old" ]
 	grep -q "app-b heroku\[web.1\]: State changed from up to crashed" "$COVED_DATA/coved.log"
 
-	deploy_slug app-y '{"web":"exec sleep 1000","crash":"exit 3"}' >/dev/null
+	deploy_slug app-y '{"web":"exec python3 -m http.server $PORT","crash":"exit 3"}' >/dev/null
 	api_expect 200 PATCH /apps/app-y/formation/crash '{"quantity":1}' >/dev/null
-	sleep 6
-	grep -q "app-y heroku\[crash.1\]: Process exited with status 3" "$COVED_DATA/coved.log"
-	grep -q "app-y heroku\[crash.1\]: Restarting in [0-9]* s" "$COVED_DATA/coved.log"
-	grep -q "app-y heroku\[web.1\]: Error R10 (Boot timeout)" "$COVED_DATA/coved.log"
+	log_has "app-y heroku\[crash.1\]: Process exited with status 3" 20
+	log_has "app-y heroku\[crash.1\]: Restarting in [0-9]* s" 20
+	# A first release whose web dyno never binds $PORT: killed at the boot timeout (10 s here).
+	api_expect 201 POST /teams/apps '{"name":"app-z","space":"space-y"}' >/dev/null
+	deploy_slug app-z '{"web":"exec sleep 1000"}' >/dev/null
+	log_has "app-z heroku\[web.1\]: Error R10 \(Boot timeout\)" 25
+	api_expect 200 DELETE /apps/app-z >/dev/null
 	api_expect 200 PATCH /apps/app-y/formation/crash '{"quantity":0}' >/dev/null
 }
 
@@ -202,12 +205,51 @@ teardown_file() {
 	wait_dynos app-a 3
 }
 
+@test "a deploy rolls: old web dynos serve until their successors are up; a release that never comes up fails" {
+	api_expect 201 POST /teams/apps '{"name":"app-r","space":"space-x"}' >/dev/null
+	echo v1 >"$BATS_TEST_TMPDIR/index.html"
+	deploy_slug app-r '{"web":"exec python3 -m http.server $PORT"}' "$BATS_TEST_TMPDIR/index.html" >/dev/null
+	api_expect 200 PATCH /apps/app-r/formation/web '{"quantity":2}' >/dev/null
+	wait_dynos app-r 2
+
+	# v2 binds its port a second after it starts: the old dynos must keep serving meanwhile.
+	echo v2 >"$BATS_TEST_TMPDIR/index.html"
+	deploy_slug app-r '{"web":"sleep 1; exec python3 -m http.server $PORT"}' "$BATS_TEST_TMPDIR/index.html" >/dev/null
+	min_up=99
+	for i in $(seq 1 150); do
+		all=$(api GET /apps/app-r/dynos)
+		up=$(jq '[.[] | select(.state == "up")] | length' <<<"$all")
+		[ "$up" -lt "$min_up" ] && min_up=$up
+		new_up=$(jq '[.[] | select(.state == "up" and .release.version == 3)] | length' <<<"$all")
+		[ "$new_up" -eq 2 ] && [ "$(jq length <<<"$all")" -eq 2 ] && break
+		sleep 0.1
+	done
+	[ "$new_up" -eq 2 ]
+	[ "$min_up" -ge 2 ]
+	run in_dyno_net app-a web.1 curl -fsS -m 3 "http://$(dyno_ip app-r web.1):5000/index.html"
+	[ "$output" = v2 ]
+
+	# v4 never binds $PORT: after the boot timeout it fails, and v3 keeps serving.
+	deploy_slug app-r '{"web":"exec sleep 1000"}' >/dev/null
+	for i in $(seq 1 100); do
+		[ "$(api GET /apps/app-r/releases/4 | jq -r .status)" = failed ] && break
+		sleep 0.1
+	done
+	[ "$(api GET /apps/app-r/releases/4 | jq -r .status)" = failed ]
+	wait_dynos app-r 2 up 10
+	[ "$(api GET /apps/app-r/dynos | jq '[.[] | select(.release.version == 3)] | length')" -eq 2 ]
+	run in_dyno_net app-a web.1 curl -fsS -m 3 "http://$(dyno_ip app-r web.2):5000/index.html"
+	[ "$output" = v2 ]
+	grep -q "app-r heroku\[api\]: Release v4 failed" "$COVED_DATA/coved.log"
+	api_expect 200 DELETE /apps/app-r >/dev/null
+}
+
 @test "kill -9 of coved: dynos keep running with the same pids and are adopted" {
 	before=$(for d in web.1 web.2 worker.1; do dyno_pid app-a $d; done)
 	pkill -9 -f "coved agent --api $COVE_API_URL" || true
 	coved_kill
 	sleep 0.5
-	coved_restart --boot-timeout 4 --stop-timeout 3
+	coved_restart --boot-timeout 10 --stop-timeout 3
 	wait_dynos app-a 3 up 15
 	after=$(for d in web.1 web.2 worker.1; do dyno_pid app-a $d; done)
 	[ "$before" = "$after" ]
