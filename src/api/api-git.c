@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,7 +87,8 @@ struct api_git_conn {
 
 	pid_t pid;    /* the CGI, leader of its session; 0 before it runs */
 	int out_fd;   /* its stdout */
-	bool watched; /* out_fd is in the epoll set */
+	int client_fd; /* the connection's socket, watched too: a client gone is noticed at once */
+	bool watched; /* out_fd and client_fd are in the epoll set */
 	bool suspended;
 	bool eof;
 	struct strbuf head; /* the CGI's header, then the first bytes of the body */
@@ -149,22 +151,38 @@ static void *watcher_main(void *arg)
 	return NULL;
 }
 
-/* Suspends the connection until the CGI's stdout has something (data or its end). */
+/*
+ * Suspends the connection until the CGI's stdout has something (data or its end), or the
+ * client hangs up: libmicrohttpd does not watch a suspended connection, and a build must not
+ * run on for a pusher who is gone.
+ */
 static void conn_wait(struct api_git_conn *c)
 {
 	struct api_git *g = c->g;
 	MHD_suspend_connection(c->conn);
 	pthread_mutex_lock(&g->lock);
 	c->suspended = true;
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = c };
-	if (epoll_ctl(g->epoll_fd, c->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->out_fd, &ev) < 0) {
+	int op = c->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	struct epoll_event out = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = c };
+	struct epoll_event client = { .events = EPOLLRDHUP | EPOLLONESHOT, .data.ptr = c };
+	if (epoll_ctl(g->epoll_fd, op, c->out_fd, &out) < 0 ||
+	    (c->client_fd >= 0 && epoll_ctl(g->epoll_fd, op, c->client_fd, &client) < 0)) {
 		log_error("git: watch the output of git http-backend: %m");
 		c->suspended = false;
 		MHD_resume_connection(c->conn);
-	} else {
-		c->watched = true;
 	}
+	c->watched = true;
 	pthread_mutex_unlock(&g->lock);
+}
+
+/* True when the client closed its side: nothing more is read from it, and nobody listens. */
+static bool client_gone(struct api_git_conn *c)
+{
+	if (c->client_fd < 0)
+		return false;
+	char byte;
+	ssize_t n = recv(c->client_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 /* ---- answers --------------------------------------------------------------------------- */
@@ -257,6 +275,8 @@ struct api_git_conn *api_git_conn_new(struct api_git *g, struct MHD_Connection *
 	c->conn = conn;
 	c->spool_fd = -1;
 	c->out_fd = -1;
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	c->client_fd = info ? info->connect_fd : -1;
 	strbuf_init(&c->head, GIT_HEADER_MAX + GIT_BLOCK_SIZE);
 	pthread_mutex_lock(&g->lock);
 	c->next = g->conns;
@@ -378,6 +398,11 @@ static char **cgi_env(struct api_git_conn *c, const char *path_info)
 		env[n++] = xasprintf("HTTP_CONTENT_ENCODING=%s", encoding);
 	if (protocol)
 		env[n++] = xasprintf("HTTP_GIT_PROTOCOL=%s", protocol);
+	/* The sanitizer build's settings reach the receive hook, which is coved too. */
+	static const char *const passed[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS" };
+	for (size_t i = 0; i < ARRAY_SIZE(passed); i++)
+		if (getenv(passed[i]))
+			env[n++] = xasprintf("%s=%s", passed[i], getenv(passed[i]));
 	if (c->service == GIT_RECEIVE_PACK) {
 		env[n++] = xasprintf("COVE_API_URL=%s", api_url(g->api));
 		env[n++] = xasprintf("COVE_TOKEN=%s", c->token);
@@ -510,6 +535,11 @@ static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
 		c->head_sent += n;
 		return (ssize_t)n;
 	}
+	if (client_gone(c)) {
+		log_info("git: the client of a %s of '%s' went away", c->service == GIT_RECEIVE_PACK ? "push" : "fetch",
+			 c->app_name);
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
 	ssize_t n = out_read(c, buf, max);
 	if (n > 0)
 		return n;
@@ -579,6 +609,8 @@ enum MHD_Result api_git_conn_request(struct api_git_conn *c, const char *upload_
 			  c->user_email);
 	}
 	int r = head_read(c);
+	if (r == 0 && client_gone(c))
+		return MHD_NO; /* closes the connection; api_git_conn_free() ends the CGI */
 	if (r == 0) {
 		conn_wait(c);
 		return MHD_YES;
@@ -601,8 +633,11 @@ void api_git_conn_free(struct api_git_conn *c)
 			*p = c->next;
 			break;
 		}
-	if (c->watched)
+	if (c->watched) {
 		epoll_ctl(g->epoll_fd, EPOLL_CTL_DEL, c->out_fd, NULL);
+		if (c->client_fd >= 0)
+			epoll_ctl(g->epoll_fd, EPOLL_CTL_DEL, c->client_fd, NULL);
+	}
 	pthread_mutex_unlock(&g->lock);
 
 	/* Gone before the end: the push is abandoned, its build with it. */

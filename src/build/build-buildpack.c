@@ -78,7 +78,10 @@ int buildpack_ref_parse(const char *url, const char *shipped_dir, struct buildpa
 	/* A name: "nodejs", or with a namespace, "heroku/nodejs" as Heroku's CLI writes it. */
 	const char *slash = strchr(url, '/');
 	const char *name = slash ? slash + 1 : url;
-	if (strchr(name, '/') || strchr(name, '#') || !*name || name[0] == '.')
+	bool plain = *name && strlen(name) <= 64;
+	for (const char *p = name; plain && *p; p++)
+		plain = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_';
+	if (!plain)
 		return error_set(err, -EINVAL, "buildpack '%s' is unknown: %s", url, accepted);
 	if (slash && strncmp(url, "heroku/", 7) != 0 && strncmp(url, "cove/", 5) != 0)
 		return error_set(err, -EINVAL, "buildpack '%s' is unknown: %s", url, accepted);

@@ -490,9 +490,10 @@ static int sandbox_run(struct builder *b, const struct sandbox_spec *spec, int *
 		out_raw(b, buf, (size_t)n);
 	r = sandbox_exit_status(spec->state_dir, ret_status, ret_oom, &err);
 	sandbox_cleanup(spec->id, spec->state_dir, NULL);
+	if (timed_out && b->timeout_s % 60 == 0)
+		return fail(b, "Build timed out: a build may take at most %u minutes.", b->timeout_s / 60);
 	if (timed_out)
-		return fail(b, "Build timed out: a build may take at most %u minutes%s", b->timeout_s / 60,
-			    b->timeout_s % 60 ? " and some seconds" : "");
+		return fail(b, "Build timed out: a build may take at most %u seconds.", b->timeout_s);
 	if (b->interrupted)
 		return fail(b, "The push was abandoned: the build is stopped.");
 	if (r < 0)
@@ -585,7 +586,10 @@ static int build_run(struct builder *b)
 	_cleanup_free_ char *state = xasprintf("%s/sandbox", b->work);
 	_cleanup_free_ char *cache = xasprintf("%s/cache/%s", b->data_dir, b->app_id);
 	struct error err = { 0 };
-	if (mkdir_p(cache, 0700, &err) < 0 || chown(cache, b->uid, b->uid) < 0 || chown(outdir, b->uid, b->uid) < 0)
+	/* The build's user reads ENV_DIR and writes the cache and out/; nobody else gets past the
+	 * work directory (root's, 0700). */
+	if (mkdir_p(cache, 0700, &err) < 0 || chown(cache, b->uid, b->uid) < 0 || chown(outdir, b->uid, b->uid) < 0 ||
+	    chown(envdir, b->uid, b->uid) < 0)
 		return fail(b, "preparing the build cache failed: %s", err.message[0] ? err.message : strerror(errno));
 
 	struct sandbox_bind binds[SANDBOX_BINDS_MAX];
@@ -594,7 +598,7 @@ static int build_run(struct builder *b)
 	binds[n++] = (struct sandbox_bind){ .source = cache, .target = "/cove/cache", .writable = true };
 	binds[n++] = (struct sandbox_bind){ .source = envdir, .target = "/cove/env" };
 	binds[n++] = (struct sandbox_bind){ .source = outdir, .target = "/cove/out", .writable = true };
-	char targets[BUILDPACKS_MAX][32];
+	char targets[BUILDPACKS_MAX][48];
 	_cleanup_strbuf_ struct strbuf indices = STRBUF_INIT;
 	for (size_t i = 0; i < b->n_buildpacks; i++) {
 		snprintf(targets[i], sizeof(targets[i]), "/cove/buildpacks/%zu", i);

@@ -308,6 +308,13 @@ int cli_api_call(struct cli_api *api, const struct cli_request *rq, json_t **ret
 		goto out;
 	}
 
+	if (rq->ret_text && status >= 200 && status < 300) {
+		*rq->ret_text = strbuf_detach(&answer.body);
+		if (ret)
+			*ret = json_null();
+		r = 0;
+		goto out;
+	}
 	json_t *body = NULL;
 	if (answer.body.len > 0) {
 		json_error_t jerr;

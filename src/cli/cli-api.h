@@ -58,6 +58,7 @@ struct cli_request {
 	const char *basic_password;
 	const char *token;         /* a token to send instead of the one found at open */
 	long *ret_status;          /* when not NULL, receives the HTTP status (0 without answer) */
+	char **ret_text;           /* when not NULL, a 2xx body is not JSON but text, kept here */
 };
 
 /*

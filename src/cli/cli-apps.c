@@ -72,7 +72,7 @@ static int create_run(struct cli *c, struct error *err)
 		return 0;
 	}
 	struct error gerr = { 0 };
-	if (cli_git_remote_set(remote, git_url, false, &gerr) < 0)
+	if (cli_git_remote_set(remote, git_url, false, &gerr) < 0 || cli_git_credential_helper_set(git_url, &gerr) < 0)
 		warn(&gerr);
 	else if (!json)
 		printf("Git remote %s added\n", remote);
@@ -249,6 +249,8 @@ static int git_remote_run(struct cli *c, struct error *err)
 	_cleanup_free_ char *existing = NULL;
 	bool exists = cli_git_remote_url(remote, &existing) >= 0;
 	r = cli_git_remote_set(remote, git_url, exists, err);
+	if (r >= 0)
+		r = cli_git_credential_helper_set(git_url, err);
 	if (r < 0)
 		return r;
 	printf("set git remote %s to %s\n", remote, git_url);

@@ -118,6 +118,25 @@ int cli_git_remote_set(const char *remote, const char *url, bool replace, struct
 	return git_change((const char *const[]){ "remote", "add", "--", remote, url, NULL }, what, err);
 }
 
+int cli_git_credential_helper_set(const char *url, struct error *err)
+{
+	const char *host = strstr(url, "://");
+	if (!host)
+		return error_set(err, -EINVAL, "git URL '%s' has no scheme", url);
+	size_t base_len = (size_t)(host + 3 - url) + strcspn(host + 3, "/");
+	_cleanup_free_ char *base = xstrndup(url, base_len);
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		return error_set(err, -errno, "find cove's own path: %m");
+	exe[n] = '\0';
+	if (strchr(exe, '\''))
+		return error_set(err, -EINVAL, "cove's path '%s' has a quote", exe);
+	_cleanup_free_ char *key = xasprintf("credential.%s.helper", base);
+	_cleanup_free_ char *value = xasprintf("!'%s' git:credentials", exe);
+	return git_change((const char *const[]){ "config", "--replace-all", key, value, NULL }, "git config", err);
+}
+
 int cli_git_remote_remove(const char *remote, struct error *err)
 {
 	_cleanup_free_ char *what = xasprintf("git remote '%s'", remote);

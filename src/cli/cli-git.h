@@ -32,6 +32,13 @@ int cli_git_remote_url(const char *remote, char **ret_url);
 /* Adds a remote, or points an existing one at url when replace is set. */
 int cli_git_remote_set(const char *remote, const char *url, bool replace, struct error *err);
 
+/*
+ * Makes git ask `cove git:credentials` for the token when it talks to the host of url
+ * (credential.<scheme://host:port>.helper in the repository's config), so that a push needs
+ * nothing but `cove login` or COVE_API_KEY.
+ */
+int cli_git_credential_helper_set(const char *url, struct error *err);
+
 /* Removes a remote. */
 int cli_git_remote_remove(const char *remote, struct error *err);
 

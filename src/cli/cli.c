@@ -42,6 +42,7 @@ const struct cli_option cli_options[OPT_MAX_] = {
 	[OPT_REGIONS] = { "regions", 0, "A,B,...", "the regions the host serves" },
 	[OPT_SLUG] = { "slug", 0, "FILE", "a slug: a gzipped tarball holding ./app" },
 	[OPT_PROCFILE] = { "procfile", 0, "PROCFILE", "a Procfile, or its text: 'web: cmd' lines (or 'web=cmd')" },
+	[OPT_INDEX] = { "index", 'i', "N", "the position in the list, from 1" },
 	[OPT_HELP] = { "help", 'h', NULL, "show the help of the command" },
 };
 

@@ -49,6 +49,7 @@ enum cli_opt {
 	OPT_REGIONS,
 	OPT_SLUG,
 	OPT_PROCFILE,
+	OPT_INDEX,
 	OPT_HELP,
 	OPT_MAX_
 };
@@ -93,6 +94,7 @@ extern const struct cli_command cli_config_commands[];
 extern const struct cli_command cli_release_commands[];
 extern const struct cli_command cli_ps_commands[];
 extern const struct cli_command cli_admin_commands[];
+extern const struct cli_command cli_build_commands[];
 
 struct cli_api;
 

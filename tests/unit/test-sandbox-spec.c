@@ -292,6 +292,52 @@ static void test_state_files(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* Bind mounts (builds): checked like the other paths, and carried over the wire in order. */
+static void test_binds(void **state)
+{
+	static const struct sandbox_bind binds[] = {
+		{ .source = "/var/lib/cove/builds/b1/app", .target = "/app", .writable = true },
+		{ .source = "/usr/share/cove/buildpacks/nodejs", .target = "/cove/buildpacks/0" },
+	};
+	struct sandbox_spec spec = good_spec();
+	spec.binds = binds;
+	spec.n_binds = ARRAY_SIZE(binds);
+	struct strbuf sb = STRBUF_INIT;
+	assert_int_equal(sandbox_spec_serialize(&spec, &sb), 0);
+	struct sandbox_spec_wire w;
+	struct error err = { 0 };
+	size_t len = sb.len;
+	assert_int_equal(sandbox_spec_parse(strbuf_detach(&sb), len, &w, &err), 0);
+	assert_int_equal(w.spec.n_binds, 2);
+	for (size_t i = 0; i < 2; i++) {
+		assert_string_equal(w.spec.binds[i].source, binds[i].source);
+		assert_string_equal(w.spec.binds[i].target, binds[i].target);
+		assert_int_equal(w.spec.binds[i].writable, binds[i].writable);
+	}
+	sandbox_spec_wire_release(&w);
+
+	struct sandbox_bind bad = { .source = "/srv/x", .target = "relative" };
+	spec.binds = &bad;
+	spec.n_binds = 1;
+	assert_invalid(&spec, "bind target 'relative' must be an absolute path");
+	bad = (struct sandbox_bind){ .source = "/srv/a:b", .target = "/x" };
+	assert_invalid(&spec, "must not contain");
+	bad = (struct sandbox_bind){ .source = "/srv/../etc", .target = "/x" };
+	assert_invalid(&spec, "'.' or '..'");
+	spec.n_binds = SANDBOX_BINDS_MAX + 1;
+	assert_invalid(&spec, "bind mounts");
+
+	/* A bind on the wire that is not rw|ro:SOURCE:TARGET is refused. */
+	static const char wire[] = "id\0x1\0state_dir\0/s\0hostname\0h\0app_dir\0/a\0uid\0001\0gid\0001\0"
+				   "command\0true\0bind\0xx:/a:/b";
+	char *data = xmalloc(sizeof(wire));
+	memcpy(data, wire, sizeof(wire));
+	assert_int_equal(sandbox_spec_parse(data, sizeof(wire), &w, &err), -EINVAL);
+	if (!strstr(err.message, "bind"))
+		fail_msg("message '%s' does not mention the bind", err.message);
+	sandbox_spec_wire_release(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_validate_identity_and_limits),
 		cmocka_unit_test(test_wire_round_trip),
 		cmocka_unit_test(test_wire_rejects),
+		cmocka_unit_test(test_binds),
 		cmocka_unit_test(test_parse_stat),
 		cmocka_unit_test(test_state_files),
 	};
