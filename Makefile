@@ -2,7 +2,7 @@
 #
 #   make run            install what is missing, build, start coved (all roles, one host)
 #   make check          install, build, run unit + end-to-end tests, also under ASan/UBSan
-#   make install        install coved, cove and the systemd unit (PREFIX=/usr/local)
+#   make install        install coved, cove, the buildpacks and the systemd unit (PREFIX=/usr/local)
 
 PREFIX ?= /usr/local
 DATA_DIR ?= $(CURDIR)/.cove
@@ -59,6 +59,9 @@ fuzz: build
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/systemd/system
 	install -m 0755 $(BUILD)/coved $(BUILD)/cove $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/share/cove
+	rm -rf $(DESTDIR)$(PREFIX)/share/cove/buildpacks
+	cp -R buildpacks $(DESTDIR)$(PREFIX)/share/cove/buildpacks
 	sed 's|@BINDIR@|$(PREFIX)/bin|g' dist/coved.service.in > $(DESTDIR)/etc/systemd/system/coved.service
 	@echo "installed; start with: systemctl daemon-reload && systemctl enable --now coved"
 

@@ -9,7 +9,7 @@ PACKAGES="
   libcurl4-openssl-dev libmnl-dev uuid-dev libcmocka-dev
   bats curl jq git sqlite3 nftables iproute2 procps psmisc
   util-linux netcat-openbsd socat python3 iputils-ping dnsutils bc
-  chromium nodejs
+  chromium nodejs python3-venv python3-pip
 "
 
 missing=""

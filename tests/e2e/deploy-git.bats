@@ -182,6 +182,36 @@ teardown_file() {
 	[ "$output" = "hello from procfile bonjour" ]
 }
 
+@test "during a deploy the old web dyno serves until the new one is up" {
+	v=$(current_release web-a)
+	wait_release web-a "$v"
+	old_id=$(dyno_id web-a web.1)
+	old_ip=$(dyno_ip web-a web.1)
+	# The new release takes two seconds to bind $PORT.
+	commit web-a "a slow start" Procfile "$(printf 'web: sleep 2; exec ./server.sh\nworker: exec sleep infinity\n')"
+	push web-a
+	served=0
+	while :; do
+		if ip netns exec "cove-d-$old_id" curl -fsS -m 2 -o /dev/null "http://$old_ip:5000/" 2>/dev/null; then
+			served=$((served + 1))
+			sleep 0.1
+			continue
+		fi
+		# The old dyno stopped answering: only once its successor is up.
+		for i in $(seq 1 20); do
+			[ "$(api GET /apps/web-a/dynos | jq --argjson v $((v + 1)) '[.[] | select(.release.version == $v and .state == "up")] | length')" -eq 1 ] && break
+			sleep 0.1
+		done
+		[ "$(api GET /apps/web-a/dynos | jq --argjson v $((v + 1)) '[.[] | select(.release.version == $v and .state == "up")] | length')" -eq 1 ]
+		break
+	done
+	[ "$served" -ge 10 ]
+	wait_release web-a $((v + 1))
+	# The work tree has the greeting that the rollback above undid on the platform only.
+	run get web-a
+	[ "$output" = "hi from procfile bonjour" ]
+}
+
 @test "the API answers while a build runs" {
 	dir=$(new_app slow)
 	printf 'echo "-----> sleeping"\nsleep 4\necho "-----> awake"\n' >"$dir/build.sh"
