@@ -537,11 +537,15 @@ async function logs(ctx) {
 	const line = (l) => (paused ? held.push(l) : show(l));
 
 	const unavailable = h('div');
+	// The stream is Server-Sent Events (`id:`/`data:` fields, as cove's log service sends) or
+	// plain lines. After a break the page opens a new session and resumes after the last event
+	// it saw (Last-Event-ID), so no line shows twice; a plain stream resumes without backlog.
+	let lastId = null;
 	let first = true;
 	const connect = async () => {
-		let session_;
+		let logSession;
 		try {
-			session_ = await api('POST', `${path}/log-sessions`, { tail: true, lines: first ? 100 : 0 }, { signal: life.signal });
+			logSession = await api('POST', `${path}/log-sessions`, { tail: true, lines: first ? 100 : 1 }, { signal: life.signal });
 		} catch (err) {
 			if (err.name === 'AbortError') return;
 			if (notAvailable(err)) {
@@ -554,28 +558,60 @@ async function logs(ctx) {
 			setTimeout(() => life.alive && connect(), 3000);
 			return;
 		}
+		const resumed = !first;
 		first = false;
-		await stream(session_.logplex_url);
+		await stream(logSession.logplex_url, resumed);
 	};
-	const stream = async (url) => {
+	const stream = async (url, resumed) => {
 		// The stream is served by this same origin; the page's policy allows no other.
 		const u = new URL(url, location.href);
 		const target = u.origin === location.origin ? u.href : `${u.pathname}${u.search}`;
+		const headers = { Authorization: `Bearer ${session.token}`, Accept: 'text/event-stream, text/plain' };
+		if (lastId !== null) headers['Last-Event-ID'] = lastId;
 		try {
-			const res = await fetch(target, { headers: { Authorization: `Bearer ${session.token}` }, credentials: 'omit', cache: 'no-store', signal: life.signal });
+			const res = await fetch(target, { headers, credentials: 'omit', cache: 'no-store', signal: life.signal });
 			if (!res.ok || !res.body) throw new ApiError(res.status, `http_${res.status}`, `the log stream answered HTTP ${res.status}`);
+			const sse = (res.headers.get('Content-Type') || '').startsWith('text/event-stream');
+			// A plain stream has no ids: the backlog of a resumed session would repeat lines.
+			let skip = resumed && !sse ? 1 : 0;
 			status.textContent = 'Streaming: new lines appear as they come.';
 			const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
 			let rest = '';
+			let data = [];
+			let id = null;
+			const field = (raw) => {
+				const l = raw.replace(/\r$/, '');
+				if (!sse) {
+					if (!l.trim()) return;
+					if (skip > 0) skip--;
+					else line(l);
+					return;
+				}
+				if (l === '') { // the end of an event
+					if (id !== null) lastId = id;
+					for (const d of data) line(d);
+					data = [];
+					id = null;
+					return;
+				}
+				if (l.startsWith(':')) return; // a comment: keepalive
+				const colon = l.indexOf(':');
+				const name = colon < 0 ? l : l.slice(0, colon);
+				let value = colon < 0 ? '' : l.slice(colon + 1);
+				if (value.startsWith(' ')) value = value.slice(1);
+				if (name === 'data') data.push(value);
+				else if (name === 'id') id = value;
+			};
 			for (;;) {
 				const { value, done } = await reader.read();
 				if (done) break;
 				rest += value;
 				const parts = rest.split('\n');
 				rest = parts.pop();
-				for (const p of parts) if (p.trim()) line(p.replace(/\r$/, ''));
+				parts.forEach(field);
 			}
-			if (rest.trim()) line(rest);
+			if (rest) field(rest);
+			field('');
 			status.textContent = 'The stream ended. Reconnecting…';
 		} catch (err) {
 			if (err.name === 'AbortError' || !life.alive) return;

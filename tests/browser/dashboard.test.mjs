@@ -569,17 +569,32 @@ try {
 			status: 201, contentType: 'application/json',
 			body: JSON.stringify({ id: 'stand-in', logplex_url: `${base}/stand-in/log-stream?token=t`, created_at: new Date().toISOString() }),
 		}));
-		await page.route('**/stand-in/log-stream*', (route) => route.fulfill({ status: 200, contentType: 'text/plain', body: `${lines.join('\n')}\n` }));
+		// As cove's log service sends it: Server-Sent Events, one line per event, with ids.
+		const resumedAfter = [];
+		await page.route('**/stand-in/log-stream*', (route) => {
+			const last = route.request().headers()['last-event-id'];
+			if (last) resumedAfter.push(last);
+			const events = last
+				? [[4, '2026-11-26T10:20:40.000000+00:00 app[web.1]: after the reconnect']]
+				: lines.map((l, i) => [i + 1, l]);
+			const body = `retry: 50\n\n: keepalive\n\n${events.map(([id, l]) => `id: ${id}\ndata: ${l}\n\n`).join('')}`;
+			return route.fulfill({ status: 200, contentType: 'text/event-stream; charset=utf-8', body });
+		});
 		try {
 			await open(`/apps/${appName}/logs`);
 			await page.locator('main .logs .log-line', { hasText: 'State changed from starting to up' }).first().waitFor();
 			await page.locator('main .logs .src-api', { hasText: 'app[api]' }).first().waitFor();
 			assert(await page.locator('main .logs script').count() === 0, 'a log line is text, never markup');
 			await page.locator('main .logs .log-line', { hasText: '<script>alert(1)</script>' }).first().waitFor();
-			await page.getByLabel('Filter log lines').fill('heroku[web.1]');
+			await page.getByLabel('Filter log lines', { exact: true }).fill('heroku[web.1]');
 			assert(await page.locator('main .logs .log-line:visible', { hasText: 'app[api]' }).count() === 0, 'the filter hides other lines');
 			await page.locator('main .logs .log-line:visible', { hasText: 'State changed' }).first().waitFor();
-			await page.getByLabel('Filter log lines').fill('');
+			await page.getByLabel('Filter log lines', { exact: true }).fill('');
+			// The stream ends; the page resumes after the last event it saw, repeating nothing.
+			await page.locator('main .logs .log-line', { hasText: 'after the reconnect' }).first().waitFor();
+			assert(resumedAfter[0] === '3', `resumed after event ${resumedAfter[0]}`);
+			assert(await page.locator('main .logs .log-line', { hasText: 'State changed' }).count() === 1, 'no line twice');
+			assert(await page.locator('main .logs .log-line', { hasText: 'keepalive' }).count() === 0, 'comments are not lines');
 			await page.screenshot({ path: join(SHOTS, 'app-logs-stream-desktop.png') });
 		} finally {
 			await page.unroute('**/apps/*/log-sessions');
