@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/agent-logs.h"
 #include "agent/agent-slug.h"
 #include "agent/agent-space.h"
 #include "base/alloc.h"
@@ -67,6 +68,7 @@ static void dyno_free(struct agent_dyno *d)
 		close(d->pidfd);
 	free(d->command);
 	json_decref(d->env);
+	strbuf_release(&d->log_partial);
 	free(d);
 }
 
@@ -76,6 +78,7 @@ static struct agent_dyno *dyno_alloc(struct agent *a)
 	d->watch = (struct watch){ .kind = WATCH_DYNO, .obj = a };
 	d->pidfd = -1;
 	d->state_since = time_mono_usec();
+	strbuf_init(&d->log_partial, 0);
 	return d;
 }
 
@@ -89,7 +92,7 @@ static void dyno_set_state(struct agent *a, struct agent_dyno *d, enum dyno_stat
 {
 	if (d->state == state)
 		return;
-	agent_event(d->app_name, d->name, "State changed from %s to %s", state_names[d->state], state_names[state]);
+	agent_event(a, d->app_id, d->app_name, d->name, "State changed from %s to %s", state_names[d->state], state_names[state]);
 	d->state = state;
 	d->state_since = time_mono_usec();
 	agent_want_report(a);
@@ -147,10 +150,12 @@ static void dyno_start(struct agent *a, struct agent_dyno *d)
 	_cleanup_free_ char *dir = sandbox_dir(a, d->id);
 	_cleanup_free_ char *ns = netns_path(d->id);
 	struct error err = { 0 };
-	/* What is left of the last run of this dyno, if any, goes first. */
+	/* What is left of the last run of this dyno, if any, goes first (its output read). */
+	agent_logs_collect(a, d);
 	if (sandbox_cleanup(d->id, dir, &err) < 0)
 		log_warning("agent: clean up dyno '%s' of '%s': %s", d->name, d->app_name, err.message);
 	error_clear(&err);
+	agent_logs_new_epoch(a, d);
 	char **env = dyno_env(d);
 	struct sandbox_spec spec = {
 		.id = d->id,
@@ -167,11 +172,11 @@ static void dyno_start(struct agent *a, struct agent_dyno *d)
 		.cpu_weight = size->cpu_weight,
 		.output_fd = -1,
 	};
-	agent_event(d->app_name, d->name, "Starting process with command `%s`", d->command);
+	agent_event(a, d->app_id, d->app_name, d->name, "Starting process with command `%s`", d->command);
 	int r = sandbox_start(&spec, &d->sb, &err);
 	env_free(env);
 	if (r < 0) {
-		agent_event(d->app_name, d->name, "Error starting process: %s", err.message);
+		agent_event(a, d->app_id, d->app_name, d->name, "Error starting process: %s", err.message);
 		dyno_set_state(a, d, DYNO_CRASHED);
 		d->crashes++;
 		d->restart_at = time_mono_usec() + USEC * (d->crashes > 8 ? DYNO_BACKOFF_MAX_S : (1u << d->crashes));
@@ -196,13 +201,16 @@ static void dyno_remove(struct agent *a, struct agent_dyno *d)
 	struct error err = { 0 };
 	_cleanup_free_ char *dir = dyno_dir(a, d->id);
 	_cleanup_free_ char *sdir = sandbox_dir(a, d->id);
+	agent_logs_collect(a, d);
 	if (sandbox_cleanup(d->id, sdir, &err) < 0)
 		log_warning("agent: clean up dyno '%s' of '%s': %s", d->name, d->app_name, err.message);
 	error_clear(&err);
 	if (net_dyno_destroy(d->id, &err) < 0)
 		log_warning("agent: remove network of dyno '%s' of '%s': %s", d->name, d->app_name, err.message);
 	_cleanup_free_ char *json = xasprintf("%s/dyno.json", dir);
+	_cleanup_free_ char *cursor = xasprintf("%s/log.cursor", dir);
 	unlink(json);
+	unlink(cursor);
 	rmdir(dir);
 	for (size_t i = 0; i < a->n_dynos; i++)
 		if (a->dynos[i] == d) {
@@ -225,7 +233,7 @@ static void dyno_stop(struct agent *a, struct agent_dyno *d, bool remove)
 	}
 	if (d->stopping)
 		return;
-	agent_event(d->app_name, d->name, "Stopping all processes with SIGTERM");
+	agent_event(a, d->app_id, d->app_name, d->name, "Stopping all processes with SIGTERM");
 	struct error err = { 0 };
 	if (sandbox_kill(&d->sb, SIGTERM, &err) < 0)
 		log_warning("agent: stop dyno '%s' of '%s': %s", d->name, d->app_name, err.message);
@@ -239,6 +247,7 @@ void agent_dyno_on_exit(struct agent *a, struct agent_dyno *d)
 	close(d->pidfd);
 	d->pidfd = -1;
 	d->running = false;
+	agent_logs_collect(a, d); /* its last words, before they are cleaned up */
 	_cleanup_free_ char *dir = sandbox_dir(a, d->id);
 	int status = 0;
 	bool oom = false;
@@ -247,8 +256,8 @@ void agent_dyno_on_exit(struct agent *a, struct agent_dyno *d)
 		log_warning("agent: exit status of dyno '%s' of '%s': %s", d->name, d->app_name, err.message);
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	if (oom)
-		agent_event(d->app_name, d->name, "Error R15 (Memory quota vastly exceeded)");
-	agent_event(d->app_name, d->name, "Process exited with status %d", code);
+		agent_event(a, d->app_id, d->app_name, d->name, "Error R15 (Memory quota vastly exceeded)");
+	agent_event(a, d->app_id, d->app_name, d->name, "Process exited with status %d", code);
 	if (d->stopping) {
 		dyno_set_state(a, d, DYNO_DOWN);
 		d->stopping = false;
@@ -273,7 +282,7 @@ void agent_dyno_on_exit(struct agent *a, struct agent_dyno *d)
 	d->crashes++;
 	d->restart_at = now + delay;
 	if (delay)
-		agent_event(d->app_name, d->name, "Restarting in %llu s", (unsigned long long)(delay / USEC));
+		agent_event(a, d->app_id, d->app_name, d->name, "Restarting in %llu s", (unsigned long long)(delay / USEC));
 	agent_want_reconcile(a);
 }
 
@@ -313,9 +322,9 @@ void agent_dynos_tick(struct agent *a, uint64_t now)
 	for (size_t i = 0; i < a->n_dynos; i++) {
 		struct agent_dyno *d = a->dynos[i];
 		if (d->stopping && now >= d->kill_at) {
-			agent_event(d->app_name, d->name, "Error R12 (Exit timeout) -> At least one process failed to exit within %u seconds of SIGTERM",
+			agent_event(a, d->app_id, d->app_name, d->name, "Error R12 (Exit timeout) -> At least one process failed to exit within %u seconds of SIGTERM",
 				    a->cfg->stop_timeout_s);
-			agent_event(d->app_name, d->name, "Stopping remaining processes with SIGKILL");
+			agent_event(a, d->app_id, d->app_name, d->name, "Stopping remaining processes with SIGKILL");
 			sandbox_kill(&d->sb, SIGKILL, NULL);
 			d->kill_at = now + 5 * USEC;
 			continue;
@@ -326,10 +335,10 @@ void agent_dynos_tick(struct agent *a, uint64_t now)
 			if (dyno_port_bound(a, d)) {
 				dyno_set_state(a, d, DYNO_UP);
 			} else if (now - d->state_since >= (uint64_t)a->cfg->boot_timeout_s * USEC) {
-				agent_event(d->app_name, d->name,
+				agent_event(a, d->app_id, d->app_name, d->name,
 					    "Error R10 (Boot timeout) -> Web process failed to bind to $PORT within %u seconds of launch",
 					    a->cfg->boot_timeout_s);
-				agent_event(d->app_name, d->name, "Stopping process with SIGKILL");
+				agent_event(a, d->app_id, d->app_name, d->name, "Stopping process with SIGKILL");
 				sandbox_kill(&d->sb, SIGKILL, NULL);
 				d->state_since = now; /* not again before it exits */
 				d->boot_failed = true;
@@ -344,7 +353,7 @@ void agent_dynos_tick(struct agent *a, uint64_t now)
 			d->mem_checked_at = now;
 			uint64_t usage, limit, kills;
 			if (sandbox_memory(d->id, &usage, &limit, &kills, NULL) >= 0 && limit && usage >= limit / 100 * 95)
-				agent_event(d->app_name, d->name, "Error R14 (Memory quota exceeded): %llu MB of %llu MB",
+				agent_event(a, d->app_id, d->app_name, d->name, "Error R14 (Memory quota exceeded): %llu MB of %llu MB",
 					    (unsigned long long)(usage >> 20), (unsigned long long)(limit >> 20));
 		}
 	}
@@ -440,7 +449,7 @@ static void dyno_apply_restarts(struct agent *a, struct agent_dyno *d, json_t *r
 	memcpy(d->restart_seq, seq, sizeof(seq));
 	struct error err = { 0 };
 	dyno_save(a, d, &err);
-	agent_event(d->app_name, d->name, "Restarting");
+	agent_event(a, d->app_id, d->app_name, d->name, "Restarting");
 	d->crashes = 0;
 	if (d->running) {
 		dyno_stop(a, d, false);
@@ -458,7 +467,7 @@ static void release_failed(struct agent *a, const char *app_id, const char *app_
 	if (json_object_get(a->failed_releases_sent, key))
 		return;
 	json_object_set_new(a->failed_releases_sent, key, json_true());
-	agent_event(app_name, "api", "Release v%lld failed: %s; the previous release keeps serving", (long long)version, reason);
+	agent_event(a, app_id, app_name, "api", "Release v%lld failed: %s; the previous release keeps serving", (long long)version, reason);
 	json_array_append_new(a->failed_releases, json_pack("{s:s, s:I, s:s, s:s}", "app_id", app_id, "version",
 							     (json_int_t)version, "status", "failed", "reason", reason));
 	agent_want_report(a);
@@ -693,6 +702,7 @@ int agent_dynos_load(struct agent *a, struct error *err)
 			continue;
 		}
 		dyno_add(a, d);
+		agent_logs_load_cursor(a, d);
 		_cleanup_free_ char *sdir = sandbox_dir(a, d->id);
 		if (sandbox_adopt(sdir, &d->sb, &e) >= 0) {
 			d->running = true;

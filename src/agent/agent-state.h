@@ -15,6 +15,7 @@
 #include "agent/agent-http.h"
 #include "agent/agent.h"
 #include "base/id.h"
+#include "base/strbuf.h"
 #include "base/validate.h"
 #include "sandbox/sandbox.h"
 
@@ -74,6 +75,12 @@ struct agent_dyno {
 	uint64_t mem_checked_at;
 	uint64_t oom_kills;
 	bool boot_failed;       /* it never came up: crashed or timed out while starting */
+
+	/* Shipping its output (agent-logs.c). */
+	uint64_t log_epoch;     /* of its output file: one per run of the sandbox */
+	uint64_t log_read;      /* bytes of the output file read */
+	uint64_t log_acked;     /* bytes of it the service has acknowledged */
+	struct strbuf log_partial; /* a line without its newline yet */
 };
 
 enum slug_state { SLUG_FETCHING, SLUG_EXTRACTING, SLUG_READY, SLUG_FAILED };
@@ -108,6 +115,9 @@ struct agent {
 	bool host_ensured;
 	bool stop;
 
+	json_t *log_queue;            /* lines waiting for shipment (agent-logs.c) */
+	bool log_shipping;
+	uint64_t log_dropped;         /* lines dropped since the last L11 line */
 	json_t *failed_releases;      /* to report: releases whose dynos never came up */
 	json_t *failed_releases_sent; /* "app_id version" -> true, reported once */
 
@@ -127,5 +137,9 @@ void agent_watch_del(struct agent *a, int fd);
 void agent_want_report(struct agent *a);
 void agent_want_reconcile(struct agent *a);
 
-/* Logs an event of an app's dyno in Heroku's words: "heroku[web.1]: State changed ...". */
-void agent_event(const char *app, const char *source, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * An event of an app's dyno in Heroku's words, `heroku[web.1]: State changed from starting to
+ * up`: into the app's log stream, and the daemon's log.
+ */
+void agent_event(struct agent *a, const char *app_id, const char *app, const char *source, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "agent/agent-dyno.h"
+#include "agent/agent-logs.h"
 #include "agent/agent-slug.h"
 #include "agent/agent-space.h"
 #include "base/alloc.h"
@@ -31,15 +32,15 @@
 #define POLL_WAIT_S 25
 #define POLL_RETRY_USEC (1000 * 1000)
 
-void agent_event(const char *app, const char *source, const char *fmt, ...)
+void agent_event(struct agent *a, const char *app_id, const char *app, const char *source, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	/* The logs issue routes these into the app's stream; until then, the daemon's log. */
 	log_info("%s heroku[%s]: %s", app, source, msg);
+	agent_logs_queue(a, app_id, "heroku", source, msg);
 }
 
 int agent_watch_add(struct agent *a, int fd, struct watch *w, struct error *err)
@@ -211,6 +212,9 @@ static void on_tick(struct agent *a)
 	uint64_t now = time_mono_usec();
 	agent_dynos_tick(a, now);
 	agent_slugs_tick(a, now);
+	for (size_t i = 0; i < a->n_dynos; i++)
+		agent_logs_collect(a, a->dynos[i]);
+	agent_logs_ship(a);
 	if (!a->polling && now >= a->poll_at)
 		poll_start(a);
 }
@@ -227,6 +231,7 @@ int agent_run(const struct agent_config *cfg, struct error *err)
 		return error_set(err, r, "--outbound-pool: %s", err->message);
 	a->state_dir = xasprintf("%s/agent", cfg->data_dir);
 	a->failed_releases = json_array();
+	a->log_queue = json_array();
 	a->failed_releases_sent = json_object();
 	a->host_netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (a->host_netns_fd < 0) {
@@ -294,11 +299,13 @@ out:
 	http_client_free(a->http);
 	json_decref(a->desired);
 	json_decref(a->failed_releases);
+	json_decref(a->log_queue);
 	json_decref(a->failed_releases_sent);
 	for (size_t i = 0; i < a->n_dynos; i++) {
 		if (a->dynos[i]->pidfd >= 0)
 			close(a->dynos[i]->pidfd);
 		json_decref(a->dynos[i]->env);
+		strbuf_release(&a->dynos[i]->log_partial);
 		free(a->dynos[i]->command);
 		free(a->dynos[i]);
 	}

@@ -22,6 +22,8 @@
 
 #include "api/api-auth.h"
 #include "api/api-git.h"
+#include "api/api-logs.h"
+#include "logs/logs.h"
 #include "api/api-range.h"
 #include "api/api.h"
 #include "base/alloc.h"
@@ -43,6 +45,7 @@ struct api {
 	pthread_t ticker;
 	bool stopping; /* atomic */
 	struct api_git *git; /* the repositories, /<app>.git */
+	struct logs *logs;   /* the apps' log streams (api-logs.c) */
 };
 
 static void api_state_changed(struct api *api);
@@ -73,8 +76,13 @@ static const struct api_route *const route_tables[] = {
 	api_account_routes, api_team_routes,      api_region_routes, api_space_routes,
 	api_app_routes,     api_config_routes,    api_release_routes, api_formation_routes,
 	api_slug_routes,    api_audit_routes,     api_host_routes,   api_agent_routes,
-	api_dyno_routes,    api_dashboard_routes, api_build_routes,
+	api_dyno_routes,    api_dashboard_routes, api_log_routes, api_build_routes,
 };
+
+struct logs *api_logs(const struct api *api)
+{
+	return api->logs;
+}
 
 const char *api_url(const struct api *api)
 {
@@ -390,6 +398,8 @@ static int handle(struct api_request *req, struct conn_state *cs)
 			if (!(route->flags & API_ROUTE_QUIET))
 				audit_record(req, true);
 			r = store_commit(req->store, &err);
+			if (r >= 0)
+				api_logs_flush(req);
 			if (r >= 0 && (!(route->flags & API_ROUTE_QUIET) || req->changes_desired))
 				api_state_changed(req->api);
 		} else {
@@ -405,6 +415,10 @@ fail:
 	if (req->file_fd >= 0) {
 		close(req->file_fd);
 		req->file_fd = -1;
+	}
+	if (req->stream_read) {
+		req->stream_free(req->stream_cls);
+		req->stream_read = NULL;
 	}
 	reply_error(req, r, &err);
 	if (!streq(req->method, "GET") && req->store && !store_in_transaction(req->store) &&
@@ -422,6 +436,11 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct api_req
 			st.st_size = 0;
 		resp = MHD_create_response_from_fd((uint64_t)st.st_size, req->file_fd);
 		req->file_fd = -1; /* MHD closes it */
+		MHD_add_response_header(resp, "Content-Type", req->content_type ? req->content_type : "application/octet-stream");
+	} else if (req->stream_read) {
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, req->stream_read, req->stream_cls,
+							 req->stream_free);
+		req->stream_read = NULL; /* the response owns stream_cls now */
 		MHD_add_response_header(resp, "Content-Type", req->content_type ? req->content_type : "application/octet-stream");
 	} else if (req->static_body) {
 		resp = MHD_create_response_from_buffer(req->static_len, (void *)req->static_body, MHD_RESPMEM_PERSISTENT);
@@ -501,6 +520,7 @@ static void *ticker(void *arg)
 		struct timespec ts = { .tv_nsec = 200 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 		waiters_resume(api, false);
+		api_logs_tick(api);
 	}
 	return NULL;
 }
@@ -621,6 +641,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	log_debug("%s %s %d %.1fms", method, url, req.status, (double)(time_mono_usec() - cs->started) / 1000.0);
 	json_decref(req.body);
 	json_decref(req.response);
+	json_decref(req.pending_logs);
 	return ret;
 }
 
@@ -722,8 +743,10 @@ int api_start(const struct api_config *cfg, struct store *store, struct api **re
 	struct api *api = xcalloc(1, sizeof(*api));
 	api->cfg = *cfg;
 	api->store = store;
+	api->logs = logs_new();
 	int fd = listen_on(cfg->listen, api->url, sizeof(api->url), err);
 	if (fd < 0) {
+		logs_free(api->logs);
 		free(api);
 		return fd;
 	}
@@ -780,5 +803,6 @@ void api_stop(struct api *api)
 	close(api->listen_fd);
 	pthread_mutex_destroy(&api->waiters_lock);
 	free(api->waiters);
+	logs_free(api->logs);
 	free(api);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/api-formation.h"
+#include "api/api-logs.h"
 #include "base/alloc.h"
 #include "base/timeutil.h"
 
@@ -74,6 +75,8 @@ int api_release_create(struct api_request *req, const struct app *app, const cha
 	r = api_app_touch(req, app, err);
 	if (r < 0)
 		return r;
+	api_log_action(req, app->id, "%s by %s", description, req->user.email);
+	api_log_action(req, app->id, "Release v%lld created by %s", (long long)version, req->user.email);
 	if (ret_version)
 		*ret_version = version;
 	return 0;

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "base/error.h"
 #include "base/id.h"
@@ -88,6 +89,7 @@ struct api_request {
 	const char *range_fields; /* for lists: comma-separated fields a Range header may sort by */
 	char action[256];       /* for the audit trail: what the request did */
 	bool changes_desired;   /* an API_ROUTE_QUIET write that still changed the desired state */
+	json_t *pending_logs;   /* log lines written once the request's transaction commits */
 	int file_fd;            /* >= 0: send this file as the body (the edge closes it) */
 	const char *content_type; /* with file_fd or static_body */
 	const void *static_body; /* non-NULL: send these bytes as the body (they outlive the server) */
@@ -96,6 +98,11 @@ struct api_request {
 	const char *cache_control;  /* NULL: no-store */
 	const char *etag;           /* NULL: none */
 	uint64_t wait_until_usec; /* with API_SUSPEND: monotonic deadline */
+	/* A body produced while it is sent (libmicrohttpd's content reader: bytes, 0 after
+	 * suspending the connection, -1 at the end); stream_free releases stream_cls. */
+	ssize_t (*stream_read)(void *cls, uint64_t pos, char *buf, size_t max);
+	void (*stream_free)(void *cls);
+	void *stream_cls;
 
 	/* Filled by the edge. */
 	char next_range[192];   /* Next-Range header value, "" when this is the last page */
@@ -137,6 +144,7 @@ extern const struct api_route api_audit_routes[];
 extern const struct api_route api_host_routes[];
 extern const struct api_route api_agent_routes[];
 extern const struct api_route api_dyno_routes[];
+extern const struct api_route api_log_routes[];
 extern const struct api_route api_dashboard_routes[];
 extern const struct api_route api_build_routes[];
 
@@ -146,6 +154,9 @@ extern const struct api_route api_build_routes[];
  */
 int api_start(const struct api_config *cfg, struct store *store, struct api **ret, struct error *err);
 void api_stop(struct api *api);
+/* The apps' log streams (logs/logs.h); api-logs.h has the helpers. */
+struct logs *api_logs(const struct api *api);
+
 /* The URL the server answers on, "http://127.0.0.1:5000". */
 const char *api_url(const struct api *api);
 const struct api_config *api_get_config(const struct api *api);

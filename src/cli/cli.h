@@ -50,6 +50,9 @@ enum cli_opt {
 	OPT_SLUG,
 	OPT_PROCFILE,
 	OPT_INDEX,
+	OPT_TAIL,
+	OPT_SOURCE,
+	OPT_DYNO,
 	OPT_HELP,
 	OPT_MAX_
 };
@@ -93,6 +96,7 @@ extern const struct cli_command cli_app_commands[];
 extern const struct cli_command cli_config_commands[];
 extern const struct cli_command cli_release_commands[];
 extern const struct cli_command cli_ps_commands[];
+extern const struct cli_command cli_log_commands[];
 extern const struct cli_command cli_admin_commands[];
 extern const struct cli_command cli_build_commands[];
 

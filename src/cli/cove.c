@@ -26,7 +26,7 @@ static const struct {
 } sections[] = {
 	{ "Accounts", cli_auth_commands },  { "Teams", cli_team_commands },       { "Spaces", cli_space_commands },
 	{ "Apps", cli_app_commands },       { "Config vars", cli_config_commands }, { "Releases", cli_release_commands },
-	{ "Dynos", cli_ps_commands },       { "Builds", cli_build_commands },
+	{ "Dynos", cli_ps_commands },       { "Builds", cli_build_commands },     { "Logs", cli_log_commands },
 	{ "Administration", cli_admin_commands },
 };
 

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+#include "agent/agent-logs.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/fileio.h"
+#include "base/log.h"
+
+static uint64_t now_usec(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+}
+
+static char *output_path(struct agent *a, const struct agent_dyno *d)
+{
+	return xasprintf("%s/dynos/%s/sandbox/output.log", a->state_dir, d->id);
+}
+
+static char *cursor_path(struct agent *a, const struct agent_dyno *d)
+{
+	return xasprintf("%s/dynos/%s/log.cursor", a->state_dir, d->id);
+}
+
+static void cursor_save(struct agent *a, const struct agent_dyno *d)
+{
+	_cleanup_free_ char *path = cursor_path(a, d);
+	_cleanup_free_ char *text = xasprintf("%llu %llu\n", (unsigned long long)d->log_epoch, (unsigned long long)d->log_acked);
+	struct error err = { 0 };
+	if (file_write_atomic(path, text, strlen(text), 0600, &err) < 0)
+		log_warning("agent: %s", err.message);
+}
+
+void agent_logs_load_cursor(struct agent *a, struct agent_dyno *d)
+{
+	_cleanup_free_ char *path = cursor_path(a, d);
+	_cleanup_free_ char *text = NULL;
+	unsigned long long epoch = 0, offset = 0;
+	if (file_read(path, 128, &text, NULL, NULL) >= 0 && sscanf(text, "%llu %llu", &epoch, &offset) == 2) {
+		d->log_epoch = epoch;
+		d->log_acked = d->log_read = offset;
+	}
+}
+
+void agent_logs_new_epoch(struct agent *a, struct agent_dyno *d)
+{
+	d->log_epoch++;
+	d->log_read = d->log_acked = 0;
+	strbuf_reset(&d->log_partial);
+	cursor_save(a, d);
+}
+
+static void queue_line(struct agent *a, const char *app_id, const char *source, const char *dyno, const char *msg,
+		       size_t len, const struct agent_dyno *cursor_of, uint64_t offset)
+{
+	/* Only what dynos print is dropped when the queue is full; the platform's few lines, which
+	 * say what happened (L10 among them), get through. */
+	if (json_array_size(a->log_queue) >= LOG_QUEUE_MAX && (streq(source, "app") || json_array_size(a->log_queue) >= 2 * LOG_QUEUE_MAX)) {
+		a->log_dropped++;
+		return;
+	}
+	if (a->log_dropped) {
+		/* Heroku's L10: the drain could not keep up; say how much went. */
+		char note[128];
+		snprintf(note, sizeof(note), "Error L10 (output buffer overflow): %llu messages dropped",
+			 (unsigned long long)a->log_dropped);
+		a->log_dropped = 0;
+		queue_line(a, app_id, "heroku", "logplex", note, strlen(note), NULL, 0);
+	}
+	json_t *line = json_pack("{s:s, s:s, s:s, s:s%, s:I}", "app_id", app_id, "source", source, "dyno", dyno, "msg",
+				 msg, len, "usec", (json_int_t)now_usec());
+	if (!line)
+		/* Not valid UTF-8: jansson refuses it. Keep what it is, replacing the message. */
+		line = json_pack("{s:s, s:s, s:s, s:s, s:I}", "app_id", app_id, "source", source, "dyno", dyno, "msg",
+				 "(a line that is not UTF-8 was dropped)", "usec", (json_int_t)now_usec());
+	if (cursor_of)
+		json_object_set_new(line, "cursor",
+				    json_pack("{s:s, s:I, s:I}", "dyno_id", cursor_of->id, "epoch",
+					      (json_int_t)cursor_of->log_epoch, "offset", (json_int_t)offset));
+	json_array_append_new(a->log_queue, line);
+}
+
+void agent_logs_queue(struct agent *a, const char *app_id, const char *source, const char *dyno, const char *msg)
+{
+	queue_line(a, app_id, source, dyno, msg, strlen(msg), NULL, 0);
+}
+
+void agent_logs_collect(struct agent *a, struct agent_dyno *d)
+{
+	if (json_array_size(a->log_queue) >= LOG_QUEUE_MAX)
+		return; /* backpressure: the dyno keeps writing to its file meanwhile */
+	_cleanup_free_ char *path = output_path(a, d);
+	_cleanup_close_ int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return;
+	uint64_t size = (uint64_t)st.st_size;
+	if (size < d->log_read) {
+		/* Emptied by someone else: start over. */
+		agent_logs_new_epoch(a, d);
+	}
+	while (d->log_read < size && json_array_size(a->log_queue) < LOG_QUEUE_MAX) {
+		char buf[65536];
+		size_t want = size - d->log_read < sizeof(buf) ? (size_t)(size - d->log_read) : sizeof(buf);
+		ssize_t n = pread(fd, buf, want, (off_t)d->log_read);
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n; i++) {
+			d->log_read++;
+			if (buf[i] == '\n' || d->log_partial.len >= 10000) {
+				if (buf[i] != '\n')
+					strbuf_addch(&d->log_partial, buf[i]);
+				queue_line(a, d->app_id, "app", d->name, d->log_partial.buf, d->log_partial.len, d, d->log_read);
+				strbuf_reset(&d->log_partial);
+			} else {
+				strbuf_addch(&d->log_partial, buf[i]);
+			}
+		}
+	}
+	if (size - d->log_read > LOG_FILE_BEHIND_MAX) {
+		/* The dyno writes faster than its lines can be shipped: what is unread goes, and the
+		 * file is emptied so that it cannot fill the disk. */
+		char note[160];
+		snprintf(note, sizeof(note), "Error L10 (output buffer overflow): %llu bytes of output dropped",
+			 (unsigned long long)(size - d->log_read));
+		log_info("%s heroku[%s]: %s", d->app_name, d->name, note);
+		queue_line(a, d->app_id, "heroku", d->name, note, strlen(note), NULL, 0);
+		if (ftruncate(fd, 0) < 0)
+			log_warning("agent: empty the output of dyno '%s' of '%s': %m", d->name, d->app_name);
+		agent_logs_new_epoch(a, d);
+		return;
+	}
+	/* A file fully shipped and large: empty it, unless the dyno wrote meanwhile. */
+	if (d->log_acked == size && size > LOG_FILE_ROTATE && d->log_partial.len == 0 && fstat(fd, &st) == 0 &&
+	    (uint64_t)st.st_size == size && ftruncate(fd, 0) == 0)
+		agent_logs_new_epoch(a, d);
+}
+
+struct shipment {
+	struct agent *agent;
+	json_t *lines;
+};
+
+static void on_shipped(void *userdata, long status, const struct strbuf *body, const char *error)
+{
+	struct shipment *s = userdata;
+	struct agent *a = s->agent;
+	a->log_shipping = false;
+	log_debug("agent: shipped %zu log lines: %ld", json_array_size(s->lines), status);
+	if (status != 200) {
+		static long last = -1;
+		if (status != last)
+			log_warning("agent: ship logs: %s", error ? error : body->buf);
+		last = status;
+		/* Back to the front of the queue, in order. */
+		json_t *q = s->lines;
+		json_array_extend(q, a->log_queue);
+		json_decref(a->log_queue);
+		a->log_queue = q;
+		free(s);
+		return;
+	}
+	/* Acknowledged: move the cursors of the dynos these lines came from. */
+	size_t i;
+	json_t *line;
+	json_array_foreach(s->lines, i, line)
+	{
+		json_t *c = json_object_get(line, "cursor");
+		if (!c)
+			continue;
+		const char *id = json_string_value(json_object_get(c, "dyno_id"));
+		for (size_t k = 0; k < a->n_dynos; k++) {
+			struct agent_dyno *d = a->dynos[k];
+			if (!streq(d->id, id) || (uint64_t)json_integer_value(json_object_get(c, "epoch")) != d->log_epoch)
+				continue;
+			uint64_t off = (uint64_t)json_integer_value(json_object_get(c, "offset"));
+			if (off > d->log_acked) {
+				d->log_acked = off;
+				cursor_save(a, d);
+			}
+		}
+	}
+	json_decref(s->lines);
+	free(s);
+}
+
+void agent_logs_ship(struct agent *a)
+{
+	if (a->log_shipping || json_array_size(a->log_queue) == 0)
+		return;
+	struct shipment *s = xcalloc(1, sizeof(*s));
+	s->agent = a;
+	s->lines = json_array();
+	/* At most LOG_BATCH lines and about LOG_BATCH_BYTES of JSON: the API refuses bodies over 1 MiB. */
+	size_t n = 0, bytes = 0;
+	while (n < json_array_size(a->log_queue) && n < LOG_BATCH && bytes < LOG_BATCH_BYTES) {
+		json_t *line = json_array_get(a->log_queue, n);
+		bytes += 256 + 2 * json_string_length(json_object_get(line, "msg"));
+		json_array_append(s->lines, line);
+		n++;
+	}
+	json_t *rest = json_array();
+	for (size_t i = n; i < json_array_size(a->log_queue); i++)
+		json_array_append(rest, json_array_get(a->log_queue, i));
+	json_decref(a->log_queue);
+	a->log_queue = rest;
+	json_t *body = json_pack("{s:O}", "lines", s->lines);
+	_cleanup_free_ char *text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	struct error err = { 0 };
+	if (http_request(a->http, "POST", "/agent/logs", text, NULL, 30, on_shipped, s, &err) < 0) {
+		log_warning("agent: ship logs: %s", err.message);
+		on_shipped(s, 0, &(struct strbuf)STRBUF_INIT, err.message);
+		return;
+	}
+	a->log_shipping = true;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Shipping logs to the API's log service: every line a dyno prints (read from its output
+ * file, which the dyno writes without ever waiting on the agent) and every event of the
+ * platform (agent_event()). Lines go in batches to POST /agent/logs.
+ *
+ * Each line of a dyno carries a cursor (dyno id, epoch, offset in the output file); the
+ * agent keeps the last acknowledged cursor of each dyno in DATA_DIR/agent/dynos/<id>/log.cursor,
+ * so that after a restart it resends from there, and the service drops what it has already
+ * seen: no line is lost to a restart, and none is shown twice. An output file fully shipped
+ * and larger than LOG_FILE_ROTATE is emptied and starts a new epoch.
+ *
+ * Backpressure: at most LOG_QUEUE_MAX lines wait in memory. Beyond that the agent stops
+ * reading output files (dynos keep writing); a file that gets LOG_FILE_BEHIND_MAX bytes ahead
+ * of the agent is skipped to its end, with an `Error L10 (output buffer overflow)` line saying
+ * how much was dropped.
+ */
+
+#include "agent/agent-state.h"
+
+#define LOG_QUEUE_MAX 10000
+/* Below the service's 1500 lines per app, so that a tail sees every line of a batch. */
+#define LOG_BATCH 1000
+#define LOG_BATCH_BYTES (512 * 1024)
+#define LOG_READ_MAX (256 * 1024)
+#define LOG_FILE_ROTATE (1024 * 1024)
+#define LOG_FILE_BEHIND_MAX (8 * 1024 * 1024)
+
+/* Queues a line of the platform (`heroku[source]: msg`) or of an app for shipping. */
+void agent_logs_queue(struct agent *a, const char *app_id, const char *source, const char *dyno, const char *msg);
+
+/* Reads what a dyno printed since the last read. Called at every tick, and when a dyno ends. */
+void agent_logs_collect(struct agent *a, struct agent_dyno *d);
+
+/* Starts a shipment when lines wait and none is in flight. */
+void agent_logs_ship(struct agent *a);
+
+/* Loads a dyno's cursor (after an agent restart). */
+void agent_logs_load_cursor(struct agent *a, struct agent_dyno *d);
+
+/* The output file starts anew (a new run of the dyno): a new epoch. */
+void agent_logs_new_epoch(struct agent *a, struct agent_dyno *d);

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: MIT */
+#include "api/api-logs.h"
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api-apps.h"
+#include "base/alloc.h"
+#include "base/crypto.h"
+#include "base/strbuf.h"
+#include "base/timeutil.h"
+#include "logs/logs.h"
+
+#define LOG_SESSION_LINES_DEFAULT 100
+#define LOG_KEEPALIVE_USEC (15u * 1000 * 1000)
+#define LOG_BATCH_MAX 5000
+
+struct log_session {
+	char id[65];
+	char app_id[ID_STRING_MAX];
+	char source[8];
+	char dyno[48];
+	size_t lines;
+	bool tail;
+	uint64_t expires; /* monotonic usec */
+	struct log_session *next;
+};
+
+/* A tail waiting for lines: its connection is suspended until the app's stream grows. */
+struct log_stream {
+	struct api *api;
+	struct MHD_Connection *conn;
+	char app_id[ID_STRING_MAX];
+	char source[8];
+	char dyno[48];
+	size_t backlog;
+	bool tail;
+	bool started;
+	uint64_t after;       /* sequence number of the last line sent */
+	struct strbuf out;    /* bytes ready to send */
+	size_t sent;          /* of out */
+	bool suspended;
+	uint64_t idle_since;
+	struct log_stream *prev, *next;
+};
+
+/* Both lists belong to the API's thread, except that the timer thread takes `lock` to wake. */
+static struct log_session *sessions;
+static struct log_stream *streams;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void streams_wake(const char *app_id, bool idle_only)
+{
+	uint64_t now = time_mono_usec();
+	pthread_mutex_lock(&lock);
+	for (struct log_stream *s = streams; s; s = s->next) {
+		if (!s->suspended)
+			continue;
+		if (app_id && !streq(app_id, s->app_id))
+			continue;
+		if (idle_only && now - s->idle_since < LOG_KEEPALIVE_USEC)
+			continue;
+		s->suspended = false;
+		MHD_resume_connection(s->conn);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+void api_log(struct api *api, const char *app_id, const char *source, const char *dyno, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	logs_append(api_logs(api), app_id, 0, source, dyno, msg);
+	streams_wake(app_id, false);
+}
+
+void api_log_action(struct api_request *req, const char *app_id, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!req->pending_logs)
+		req->pending_logs = json_array();
+	json_array_append_new(req->pending_logs, json_pack("{s:s, s:s}", "app_id", app_id, "msg", msg));
+}
+
+void api_logs_flush(struct api_request *req)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(req->pending_logs, i, v)
+		api_log(req->api, json_string_value(json_object_get(v, "app_id")), "app", "api", "%s",
+			json_string_value(json_object_get(v, "msg")));
+	json_decref(req->pending_logs);
+	req->pending_logs = NULL;
+}
+
+void api_logs_tick(struct api *api)
+{
+	streams_wake(NULL, true);
+}
+
+/* ---- sessions -------------------------------------------------------------------------- */
+
+static struct log_session *session_find(const char *id)
+{
+	uint64_t now = time_mono_usec();
+	for (struct log_session **p = &sessions; *p;) {
+		struct log_session *s = *p;
+		if (s->expires <= now) {
+			*p = s->next;
+			free(s);
+			continue;
+		}
+		if (streq(s->id, id))
+			return s;
+		p = &s->next;
+	}
+	return NULL;
+}
+
+static int log_session_create(struct api_request *req, struct error *err)
+{
+	struct app a;
+	int r = api_app_load(req, req->params[0], &a, err);
+	if (r < 0)
+		return r;
+	const char *source, *dyno;
+	bool tail = false;
+	r = api_body_string(req, "source", false, &source, err);
+	if (r >= 0)
+		r = api_body_string(req, "dyno", false, &dyno, err);
+	if (r >= 0)
+		r = api_body_bool(req, "tail", &tail, NULL, err);
+	if (r < 0)
+		return r;
+	json_t *lines = req->body ? json_object_get(req->body, "lines") : NULL;
+	json_int_t n = LOG_SESSION_LINES_DEFAULT;
+	if (lines && !json_is_null(lines)) {
+		if (json_is_integer(lines))
+			n = json_integer_value(lines);
+		else if (json_is_string(lines))
+			n = strtoll(json_string_value(lines), NULL, 10);
+		else
+			return error_set(err, -EINVAL, "'lines' must be a number");
+		if (n < 1 || n > LOGS_LINES_PER_APP)
+			return error_set(err, -EINVAL, "'lines' must be between 1 and %d", LOGS_LINES_PER_APP);
+	}
+	if (source && !streq(source, "app") && !streq(source, "heroku") && *source)
+		return error_set(err, -EINVAL, "source '%s' is invalid: use app or heroku", source);
+	if (dyno && strlen(dyno) > 40)
+		return error_set(err, -EINVAL, "dyno '%.40s...' is too long", dyno);
+
+	struct log_session *s = xcalloc(1, sizeof(*s));
+	crypto_random_hex(s->id, 32);
+	snprintf(s->app_id, sizeof(s->app_id), "%s", a.id);
+	snprintf(s->source, sizeof(s->source), "%s", source ? source : "");
+	snprintf(s->dyno, sizeof(s->dyno), "%s", dyno ? dyno : "");
+	s->lines = (size_t)n;
+	s->tail = tail;
+	s->expires = time_mono_usec() + (uint64_t)LOG_SESSION_TTL_S * 1000000u;
+	s->next = sessions;
+	sessions = s;
+
+	char now[TIME_ISO_MAX];
+	time_now_iso(now);
+	_cleanup_free_ char *url = xasprintf("%s/log-stream/%s", api_url(req->api), s->id);
+	return api_reply(req, 201,
+			 json_pack("{s:s, s:s, s:s, s:s}", "id", s->id, "logplex_url", url, "created_at", now, "updated_at", now));
+}
+
+/* ---- streams --------------------------------------------------------------------------- */
+
+static void add_event(const struct log_line *line, void *userdata)
+{
+	struct log_stream *s = userdata;
+	strbuf_addf(&s->out, "id: %llu\ndata: %s\n\n", (unsigned long long)line->seq, line->text);
+	s->after = line->seq;
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct log_stream *s = cls;
+	if (s->sent == s->out.len) {
+		strbuf_reset(&s->out);
+		s->sent = 0;
+		struct logs *logs = api_logs(s->api);
+		if (!s->started) {
+			s->started = true;
+			/* A short reconnection delay: the heroku CLI waits this long after the end. */
+			strbuf_addstr(&s->out, "retry: 50\n\n");
+			logs_read(logs, s->app_id, s->after, s->source, s->dyno, s->backlog, add_event, s);
+		} else {
+			logs_read(logs, s->app_id, s->after, s->source, s->dyno, 0, add_event, s);
+		}
+		if (s->out.len == 0) {
+			if (!s->tail)
+				return MHD_CONTENT_READER_END_OF_STREAM;
+			uint64_t now = time_mono_usec();
+			if (s->idle_since && now - s->idle_since >= LOG_KEEPALIVE_USEC) {
+				/* A comment: keeps proxies from closing an idle stream, finds dead clients. */
+				strbuf_addstr(&s->out, ": keepalive\n\n");
+				s->idle_since = now;
+			} else {
+				if (!s->idle_since)
+					s->idle_since = now;
+				pthread_mutex_lock(&lock);
+				s->suspended = true;
+				MHD_suspend_connection(s->conn);
+				pthread_mutex_unlock(&lock);
+				return 0;
+			}
+		} else {
+			s->idle_since = 0;
+		}
+	}
+	size_t n = s->out.len - s->sent;
+	if (n > max)
+		n = max;
+	memcpy(buf, s->out.buf + s->sent, n);
+	s->sent += n;
+	return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+	struct log_stream *s = cls;
+	pthread_mutex_lock(&lock);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		streams = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	pthread_mutex_unlock(&lock);
+	strbuf_release(&s->out);
+	free(s);
+}
+
+static int log_stream_open(struct api_request *req, struct error *err)
+{
+	struct log_session *session = session_find(req->params[0]);
+	if (!session)
+		return error_set(err, -ENOENT, "log session not found, or expired: create another");
+	struct log_stream *s = xcalloc(1, sizeof(*s));
+	s->api = req->api;
+	s->conn = req->conn;
+	snprintf(s->app_id, sizeof(s->app_id), "%s", session->app_id);
+	snprintf(s->source, sizeof(s->source), "%s", session->source);
+	snprintf(s->dyno, sizeof(s->dyno), "%s", session->dyno);
+	s->backlog = session->lines;
+	s->tail = session->tail;
+	strbuf_init(&s->out, 0);
+	/* A reconnection resumes after the last event the client saw. */
+	const char *last = api_header(req, "Last-Event-ID");
+	if (last && *last) {
+		s->after = strtoull(last, NULL, 10);
+		s->backlog = 0;
+	}
+	pthread_mutex_lock(&lock);
+	s->next = streams;
+	if (streams)
+		streams->prev = s;
+	streams = s;
+	pthread_mutex_unlock(&lock);
+	req->stream_read = stream_read;
+	req->stream_free = stream_free;
+	req->stream_cls = s;
+	req->content_type = "text/event-stream; charset=utf-8";
+	return 0;
+}
+
+/* ---- agents ---------------------------------------------------------------------------- */
+
+/*
+ * POST /agent/logs {"lines": [{app_id, source, dyno, usec, msg, cursor: {dyno_id, epoch,
+ * offset}}]}: a line with a cursor the service has passed is a repeat and is dropped.
+ */
+static int agent_logs(struct api_request *req, struct error *err)
+{
+	json_t *lines = req->body ? json_object_get(req->body, "lines") : NULL;
+	if (!json_is_array(lines))
+		return error_set(err, -EINVAL, "'lines' must be a list");
+	if (json_array_size(lines) > LOG_BATCH_MAX)
+		return error_set(err, -EINVAL, "a batch holds at most %d lines", LOG_BATCH_MAX);
+	struct logs *logs = api_logs(req->api);
+	size_t i, added = 0;
+	json_t *v;
+	json_array_foreach(lines, i, v)
+	{
+		const char *app_id, *source, *dyno, *msg, *dyno_id = NULL;
+		json_int_t usec = 0, epoch = 0, offset = 0;
+		json_error_t jerr;
+		if (json_unpack_ex(v, &jerr, 0, "{s:s, s:s, s:s, s:s, s?:I, s?:{s:s, s:I, s:I}}", "app_id", &app_id, "source",
+				   &source, "dyno", &dyno, "msg", &msg, "usec", &usec, "cursor", "dyno_id", &dyno_id, "epoch",
+				   &epoch, "offset", &offset) < 0)
+			return error_set(err, -EINVAL, "log line %zu is invalid: %s", i, jerr.text);
+		if (dyno_id && !logs_cursor_advance(logs, dyno_id, (uint64_t)epoch, (uint64_t)offset))
+			continue;
+		logs_append(logs, app_id, (uint64_t)usec, source, dyno, msg);
+		streams_wake(app_id, false);
+		added++;
+	}
+	return api_reply(req, 200, json_pack("{s:I}", "accepted", (json_int_t)added));
+}
+
+const struct api_route api_log_routes[] = {
+	{ "POST", "/apps/:app/log-sessions", log_session_create, 0 },
+	{ "GET", "/log-stream/:session", log_stream_open, API_ROUTE_PUBLIC },
+	{ "POST", "/agent/logs", agent_logs, API_ROUTE_AGENT | API_ROUTE_QUIET },
+	{},
+};

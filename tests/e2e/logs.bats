@@ -1,0 +1,126 @@
+#!/usr/bin/env bats
+# Logs end to end: what dynos print, the platform's events and the API's actions reach the
+# app's stream, `cove logs` and `cove logs --tail` read it, filters work, and an agent restart
+# neither loses nor repeats lines.
+
+load helpers
+load runtime-helpers
+
+setup_file() {
+	[ "$(id -u)" -eq 0 ] || skip "the runtime needs root"
+	export COVED_ROLE=all
+	coved_start --boot-timeout 20 --stop-timeout 3
+	api_expect 201 POST /teams '{"name":"acme"}' >/dev/null
+	api_expect 201 POST /spaces '{"name":"logs-space","team":"acme"}' >/dev/null
+	wait_space logs-space allocated
+	api_expect 201 POST /teams/apps '{"name":"talker","space":"logs-space"}' >/dev/null
+	api_expect 200 PATCH /apps/talker/config-vars '{"GREETING":"hi"}' >/dev/null
+	deploy_slug talker '{"web":"exec python3 -m http.server $PORT","worker":"i=0; while true; i=$((i+1)); do echo \"$GREETING $i\"; sleep 0.2; done"}' >/dev/null
+	api_expect 200 PATCH /apps/talker/formation/worker '{"quantity":1}' >/dev/null
+	wait_dynos talker 2
+}
+
+teardown_file() {
+	runtime_cleanup
+}
+
+@test "a dyno's output, the platform's events and the API's actions are in cove logs" {
+	sleep 1
+	run cove logs -a talker -n 200
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ [0-9T:.-]+\+00:00\ app\[worker\.1\]:\ hi\ [0-9]+ ]]
+	[[ "$output" == *"heroku[worker.1]: State changed from starting to up"* ]]
+	[[ "$output" == *"heroku[web.1]: Starting process with command"* ]]
+	[[ "$output" == *"app[api]: Set GREETING config vars by admin@cove.local"* ]]
+	[[ "$output" == *"app[api]: Release v3 created by admin@cove.local"* ]]
+	# In order: the counter of the worker only grows.
+	grep -o 'app\[worker.1\]: hi [0-9]*' <<<"$output" | awk '{print $3}' >"$BATS_TEST_TMPDIR/n"
+	sort -n -c "$BATS_TEST_TMPDIR/n"
+	[ "$(sort -n "$BATS_TEST_TMPDIR/n" | uniq -d | wc -l)" -eq 0 ]
+}
+
+@test "-n, -s and -d filter" {
+	run cove logs -a talker -n 3 -d worker
+	[ "$(wc -l <<<"$output")" -eq 3 ]
+	! grep -v 'app\[worker.1\]' <<<"$output"
+	run cove logs -a talker -n 50 -s heroku
+	[ "$status" -eq 0 ]
+	! grep -q 'app\[' <<<"$output"
+	grep -q 'heroku\[' <<<"$output"
+	run cove logs -a talker -n 0
+	[ "$status" -eq 2 ]
+}
+
+@test "cove logs --tail prints new lines within a second" {
+	cove logs -a talker -n 1 --tail -d worker.1 >"$BATS_TEST_TMPDIR/tail" &
+	pid=$!
+	sleep 1.5
+	api_expect 202 DELETE /apps/talker/dynos/web.1 >/dev/null
+	sleep 1.5
+	kill $pid
+	wait $pid || true
+	# At 5 lines a second, 3 seconds of tail hold well over 5 lines.
+	[ "$(grep -c 'app\[worker.1\]: hi' "$BATS_TEST_TMPDIR/tail")" -ge 8 ]
+}
+
+@test "the log stream speaks Server-Sent Events as the heroku CLI reads them" {
+	url=$(api_expect 201 POST /apps/talker/log-sessions '{"lines":2}' | jq -r .logplex_url)
+	curl -sS -D "$BATS_TEST_TMPDIR/h" "$url" >"$BATS_TEST_TMPDIR/b"
+	grep -qi '^content-type: text/event-stream' "$BATS_TEST_TMPDIR/h"
+	head -1 "$BATS_TEST_TMPDIR/b" | grep -q '^retry: '
+	[ "$(grep -c '^data: ' "$BATS_TEST_TMPDIR/b")" -eq 2 ]
+	[ "$(grep -c '^id: ' "$BATS_TEST_TMPDIR/b")" -eq 2 ]
+	# Resuming after the last event seen gives only what came after.
+	last=$(grep '^id: ' "$BATS_TEST_TMPDIR/b" | tail -1 | cut -d' ' -f2)
+	sleep 0.5
+	curl -sS -H "Last-Event-ID: $last" "$url" | grep '^id: ' | cut -d' ' -f2 >"$BATS_TEST_TMPDIR/ids"
+	[ "$(head -1 "$BATS_TEST_TMPDIR/ids")" -gt "$last" ]
+	# A session of another app is not reachable without its id, and a bad id is 404.
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "$COVE_API_URL/log-stream/nope")" = 404 ]
+	refused 422 invalid_params POST /apps/talker/log-sessions '{"lines":5000}'
+	refused 422 invalid_params POST /apps/talker/log-sessions '{"source":"nowhere"}'
+}
+
+@test "an agent restart neither loses nor repeats a line" {
+	pkill -9 -f "coved agent --api $COVE_API_URL"
+	sleep 3
+	wait_dynos talker 2
+	sleep 1
+	run cove logs -a talker -n 1500 -d worker.1 -s app
+	grep -o 'hi [0-9]*' <<<"$output" | awk '{print $2}' >"$BATS_TEST_TMPDIR/n"
+	[ "$(uniq -d "$BATS_TEST_TMPDIR/n" | wc -l)" -eq 0 ]
+	# Contiguous: no number missing between the first and the last.
+	first=$(head -1 "$BATS_TEST_TMPDIR/n")
+	last=$(tail -1 "$BATS_TEST_TMPDIR/n")
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/n")" -eq $((last - first + 1)) ]
+}
+
+@test "a dyno printing as fast as it can does not slow other apps, and memory stays bounded" {
+	api_expect 201 POST /teams/apps '{"name":"flood","space":"logs-space"}' >/dev/null
+	deploy_slug flood '{"worker":"exec yes flooding-the-log-as-fast-as-it-can"}' >/dev/null
+	# What the platform says about it, as it happens (the flood soon fills the app's 1500 lines).
+	cove logs -a flood -n 1 --tail -s heroku >"$BATS_TEST_TMPDIR/heroku" &
+	tail=$!
+	api_expect 200 PATCH /apps/flood/formation/worker '{"quantity":1}' >/dev/null
+	wait_dynos flood 1
+	sleep 3
+	# Another app's dyno still answers at once.
+	run in_dyno_net talker worker.1 curl -fsS -m 2 -o /dev/null "http://$(dyno_ip talker web.1):5000/"
+	[ "$status" -eq 0 ]
+	# The agent's and the API's memory stay bounded (the queue holds at most 10000 lines).
+	agent=$(pgrep -f "coved agent --api $COVE_API_URL" | head -1)
+	[ "$(awk '/VmRSS/ {print $2}' /proc/$agent/status)" -lt 200000 ]
+	[ "$(awk '/VmRSS/ {print $2}' /proc/$(cat "$COVED_DATA/coved.pid")/status)" -lt 300000 ]
+	# The output file stays bounded on disk.
+	id=$(dyno_id flood worker.1)
+	[ "$(stat -c %s "$COVED_DATA/agent/dynos/$id/sandbox/output.log")" -lt $((1024 * 1024 * 1024)) ]
+	# What could not be shipped was dropped, and the stream says so.
+	for i in $(seq 1 50); do
+		grep -q "Error L10 (output buffer overflow)" "$BATS_TEST_TMPDIR/heroku" && break
+		sleep 0.2
+	done
+	api_expect 200 DELETE /apps/flood >/dev/null
+	kill $tail
+	wait $tail || true
+	grep -q "Error L10 (output buffer overflow)" "$BATS_TEST_TMPDIR/heroku"
+}
