@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api-domains.h"
 #include "api/api.h"
 #include "base/alloc.h"
 #include "base/log.h"
@@ -87,10 +88,14 @@ static int desired_apps(struct api_request *req, const char *space_id, json_t *a
 					SV_ARGS(SV_TEXT(app_id)), &rs, err);
 		while (r >= 0 && (r = store_rows_next(rs, err)) > 0)
 			json_object_set_new(restarts, store_rows_text(rs, 0), json_integer(store_rows_int(rs, 1)));
-		json_array_append_new(apps, json_pack("{s:s, s:s, s:s, s:I, s:b, s:o, s:o, s:o, s:o}", "id", app_id, "name",
-						      store_rows_text(rows, 1), "space_id", space_id, "uid", (json_int_t)store_rows_int(rows, 2),
-						      "maintenance", (int)store_rows_int(rows, 3), "release", release,
-						      "config", config, "formation", formation, "restarts", restarts));
+		json_t *app = json_pack("{s:s, s:s, s:s, s:I, s:b, s:o, s:o, s:o, s:o}", "id", app_id, "name",
+					store_rows_text(rows, 1), "space_id", space_id, "uid", (json_int_t)store_rows_int(rows, 2),
+					"maintenance", (int)store_rows_int(rows, 3), "release", release, "config", config,
+					"formation", formation, "restarts", restarts);
+		json_array_append_new(apps, app);
+		/* What the space's router needs: the app's domains, whether it is internal. */
+		if (r >= 0)
+			r = api_app_routing(req, app_id, app, err);
 		if (r < 0)
 			return r;
 	}

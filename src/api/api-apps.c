@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "api/api-apps.h"
+#include "api/api-domains.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -53,8 +54,7 @@ int api_app_touch(struct api_request *req, const struct app *app, struct error *
 
 static json_t *app_json(struct api_request *req, const struct app *a)
 {
-	const char *domain = api_get_config(req->api)->apps_domain;
-	_cleanup_free_ char *web_url = xasprintf("http://%s.%s.%s/", a->name, a->space.name, domain);
+	_cleanup_free_ char *web_url = api_app_web_url(req, a->name, a->space.name);
 	_cleanup_free_ char *git_url = xasprintf("%s/%s.git", api_url(req->api), a->name);
 	_cleanup_free_ char *owner_email = xasprintf("%s@herokumanager.com", a->space.team.name);
 	json_t *region = api_region_json(a->space.region);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/api-apps.h"
+#include "api/api-domains.h"
 #include "base/alloc.h"
 
 #define DYNO_COLUMNS                                                                                  \
@@ -188,7 +189,6 @@ static int space_topology(struct api_request *req, struct error *err)
 	int r = api_space_load(req, req->params[0], false, &s, err);
 	if (r < 0)
 		return r;
-	const char *domain = api_get_config(req->api)->apps_domain;
 	_cleanup_rows_ struct store_rows *rows = NULL;
 	r = store_query(req->store, "SELECT id, name FROM apps WHERE space_id = ? ORDER BY name", SV_ARGS(SV_TEXT(s.id)),
 			&rows, err);
@@ -197,7 +197,6 @@ static int space_topology(struct api_request *req, struct error *err)
 	json_t *apps = json_array();
 	while ((r = store_rows_next(rows, err)) > 0) {
 		const char *app_id = store_rows_text(rows, 0);
-		_cleanup_free_ char *domain_name = xasprintf("%s.%s.%s", store_rows_text(rows, 1), s.name, domain);
 		json_t *formations = json_object();
 		_cleanup_rows_ struct store_rows *d = NULL;
 		r = store_query(req->store, "SELECT id, type, name, private_ip FROM dynos WHERE app_id = ? ORDER BY type, name",
@@ -222,8 +221,12 @@ static int space_topology(struct api_request *req, struct error *err)
 		json_t *v;
 		json_object_foreach(formations, k, v) json_array_append(flist, v);
 		json_decref(formations);
-		json_array_append_new(apps, json_pack("{s:s, s:s, s:[s], s:o}", "id", app_id, "name", store_rows_text(rows, 1),
-						      "domains", domain_name, "formations", flist));
+		json_t *app = json_pack("{s:s, s:s, s:o}", "id", app_id, "name", store_rows_text(rows, 1), "formations", flist);
+		json_array_append_new(apps, app);
+		/* Its own host name and its custom domains, as its router serves them. */
+		if (r >= 0)
+			r = api_app_routing(req, app_id, app, err);
+		json_object_del(app, "internal_routing");
 		if (r < 0)
 			break;
 	}

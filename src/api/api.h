@@ -42,6 +42,7 @@ struct api_config {
 	const char *const *regions; /* NULL-terminated list of region names */
 	size_t body_max;          /* largest request body accepted */
 	const char *apps_domain;  /* apps are served at <app>.<space>.<apps_domain> */
+	unsigned router_port;     /* ... on this port of their space's ingress address (web_url) */
 	uint64_t upload_max;      /* largest streamed upload (slugs, git pushes) */
 	/* Builds, which the git server hands to the receive hook of a push (docs/deploy.md). */
 	const char *buildpacks_dir; /* the buildpacks shipped with cove; NULL: next to coved */
@@ -147,6 +148,7 @@ extern const struct api_route api_dyno_routes[];
 extern const struct api_route api_log_routes[];
 extern const struct api_route api_dashboard_routes[];
 extern const struct api_route api_build_routes[];
+extern const struct api_route api_domain_routes[];
 
 /*
  * Starts serving on cfg->listen with the given store (which stays the caller's). The server

@@ -94,6 +94,7 @@ extern const struct cli_command cli_team_commands[];
 extern const struct cli_command cli_space_commands[];
 extern const struct cli_command cli_app_commands[];
 extern const struct cli_command cli_config_commands[];
+extern const struct cli_command cli_domain_commands[];
 extern const struct cli_command cli_release_commands[];
 extern const struct cli_command cli_ps_commands[];
 extern const struct cli_command cli_log_commands[];
