@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "agent/agent-logs.h"
+#include "agent/agent-router.h"
 #include "agent/agent-slug.h"
 #include "agent/agent-space.h"
 #include "base/alloc.h"
@@ -97,6 +98,7 @@ static void dyno_set_state(struct agent *a, struct agent_dyno *d, enum dyno_stat
 	d->state_since = time_mono_usec();
 	agent_want_report(a);
 	agent_want_reconcile(a); /* a rollout may move on */
+	agent_routers_dyno_changed(a, d);
 }
 
 static char *netns_path(const char *dyno_id)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/agent-router.h"
 #include "base/alloc.h"
 #include "base/fileio.h"
 #include "base/log.h"
@@ -138,11 +139,17 @@ static void host_ensure(struct agent *a)
 
 static void space_ensure(struct agent *a, struct agent_space *s)
 {
+	/* Dynos may reach the space's router on the gateway (internal routing, agent-router.h). */
+	const struct net_nft_rule services[] = {
+		{ .daddr = { .addr = s->net.addr + 1, .prefix = 32 }, .proto = NET_NFT_TCP,
+		  .port_min = AGENT_ROUTER_INTERNAL_PORT, .port_max = AGENT_ROUTER_INTERNAL_PORT, .accept = true },
+	};
 	struct net_space_config cfg = {
 		.space_id = s->id,
 		.cidr = s->cidr,
 		.uplink_index = s->uplink_index,
 		.outbound_ip = s->outbound_ip,
+		.rules = { .services = services, .n_services = ARRAY_SIZE(services) },
 	};
 	struct error err = { 0 };
 	if (net_space_ensure(&cfg, &err) < 0) {

@@ -95,6 +95,8 @@ struct agent_slug {
 	uint64_t retry_at;
 };
 
+struct agent_routers; /* agent-router.c */
+
 struct agent {
 	const struct agent_config *cfg;
 	char *state_dir; /* DATA_DIR/agent */
@@ -127,6 +129,7 @@ struct agent {
 	size_t n_dynos;
 	struct agent_slug **slugs;
 	size_t n_slugs;
+	struct agent_routers *routers;
 };
 
 /* Adds fd to the loop's epoll with events pointing at w. */

@@ -22,6 +22,9 @@ struct agent_config {
 	const char *outbound_pool;  /* CIDR of the addresses spaces leave from */
 	unsigned boot_timeout_s;    /* a web dyno that does not bind $PORT by then is killed (R10) */
 	unsigned stop_timeout_s;    /* SIGKILL this long after SIGTERM (R12) */
+	unsigned router_port;       /* the port of each space's router on its ingress address */
+	const char *router_timeouts; /* "connect=5,response=30,..." (router-table.h); NULL: Heroku's */
+	unsigned router_threads;    /* event loops per router; 0: one per CPU */
 };
 
 /* Runs the agent until SIGTERM or SIGINT. Returns 0, or a negative errno when it could not start. */

@@ -38,6 +38,7 @@
 #include "base/validate.h"
 #include "build/build-buildpack.h"
 #include "build/build.h"
+#include "router/router-table.h"
 #include "router/router.h"
 #include "sandbox/sandbox.h"
 #include "store/store.h"
@@ -61,6 +62,9 @@ struct options {
 	const char *outbound_pool;
 	unsigned boot_timeout_s;
 	unsigned stop_timeout_s;
+	unsigned router_port;           /* api (web_url) and agent */
+	const char *router_timeouts;    /* agent */
+	unsigned router_threads;        /* agent */
 	bool debug;
 	char *buildpacks_dir;     /* api */
 	unsigned build_timeout_s; /* api */
@@ -94,7 +98,13 @@ static void usage(FILE *f)
 	      "  --token-file FILE      the host token (coved agent only; see 'cove hosts:create')\n"
 	      "  --outbound-pool CIDR   addresses spaces leave from (default " DEFAULT_OUTBOUND_POOL ")\n"
 	      "  --boot-timeout SEC     web dynos must bind $PORT within this (default 60)\n"
-	      "  --stop-timeout SEC     SIGKILL this long after SIGTERM (default 30)\n",
+	      "  --stop-timeout SEC     SIGKILL this long after SIGTERM (default 30)\n"
+	      "\n"
+	      "Routers (coved, coved agent; and --router-port for coved api, in apps' web_url):\n"
+	      "  --router-port PORT     each space's router listens on this port of the space's\n"
+	      "                         ingress address (default 80)\n"
+	      "  --router-timeouts T    seconds: connect=5,response=30,idle=55,header=30,keepalive=90\n"
+	      "  --router-threads N     event loops per router (default: one per CPU)\n",
 	      f);
 }
 
@@ -147,6 +157,9 @@ static int parse_options(int argc, char **argv, struct options *o, struct error 
 		OPT_OUTBOUND_POOL,
 		OPT_BOOT_TIMEOUT,
 		OPT_STOP_TIMEOUT,
+		OPT_ROUTER_PORT,
+		OPT_ROUTER_TIMEOUTS,
+		OPT_ROUTER_THREADS,
 		OPT_REGION,
 		OPT_BUILDPACKS_DIR,
 		OPT_BUILD_TIMEOUT,
@@ -166,6 +179,9 @@ static int parse_options(int argc, char **argv, struct options *o, struct error 
 		{ "outbound-pool", required_argument, NULL, OPT_OUTBOUND_POOL },
 		{ "boot-timeout", required_argument, NULL, OPT_BOOT_TIMEOUT },
 		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
+		{ "router-port", required_argument, NULL, OPT_ROUTER_PORT },
+		{ "router-timeouts", required_argument, NULL, OPT_ROUTER_TIMEOUTS },
+		{ "router-threads", required_argument, NULL, OPT_ROUTER_THREADS },
 		{ "region", required_argument, NULL, OPT_REGION },
 		{ "buildpacks-dir", required_argument, NULL, OPT_BUILDPACKS_DIR },
 		{ "build-timeout", required_argument, NULL, OPT_BUILD_TIMEOUT },
@@ -182,6 +198,7 @@ static int parse_options(int argc, char **argv, struct options *o, struct error 
 		.regions_arg = DEFAULT_REGIONS,
 		.outbound_pool = DEFAULT_OUTBOUND_POOL,
 		.boot_timeout_s = 60,
+		.router_port = 80,
 		.stop_timeout_s = 30,
 	};
 	if (argc > 1 && argv[1][0] != '-') {
@@ -229,6 +246,29 @@ static int parse_options(int argc, char **argv, struct options *o, struct error 
 			if ((r = parse_seconds("--boot-timeout", optarg, &o->boot_timeout_s, err)) < 0)
 				return r;
 			break;
+		case OPT_ROUTER_PORT: {
+			char *end;
+			long port = strtol(optarg, &end, 10);
+			if (!*optarg || *end || port < 1 || port > 65535)
+				return error_set(err, -EINVAL, "--router-port '%s' is invalid: 1 to 65535", optarg);
+			o->router_port = (unsigned)port;
+			break;
+		}
+		case OPT_ROUTER_TIMEOUTS: {
+			struct router_timeouts t;
+			if ((r = router_timeouts_parse(optarg, &t, err)) < 0)
+				return r;
+			o->router_timeouts = optarg;
+			break;
+		}
+		case OPT_ROUTER_THREADS: {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+			if (!*optarg || *end || n < 1 || n > 64)
+				return error_set(err, -EINVAL, "--router-threads '%s' is invalid: 1 to 64", optarg);
+			o->router_threads = (unsigned)n;
+			break;
+		}
 		case OPT_STOP_TIMEOUT:
 			if ((r = parse_seconds("--stop-timeout", optarg, &o->stop_timeout_s, err)) < 0)
 				return r;
@@ -309,6 +349,9 @@ static int run_agent(const struct options *o)
 		.outbound_pool = o->outbound_pool,
 		.boot_timeout_s = o->boot_timeout_s,
 		.stop_timeout_s = o->stop_timeout_s,
+		.router_port = o->router_port,
+		.router_timeouts = o->router_timeouts,
+		.router_threads = o->router_threads,
 	};
 	if (agent_run(&cfg, &err) < 0) {
 		fprintf(stderr, "coved agent: %s\n", err.message);
@@ -321,9 +364,11 @@ static int run_agent(const struct options *o)
 
 static pid_t agent_spawn(const struct options *o, const char *api_url, const char *token_file)
 {
-	char boot[16], stop[16];
+	char boot[16], stop[16], router_port[16], router_threads[16];
 	snprintf(boot, sizeof(boot), "%u", o->boot_timeout_s);
 	snprintf(stop, sizeof(stop), "%u", o->stop_timeout_s);
+	snprintf(router_port, sizeof(router_port), "%u", o->router_port);
+	snprintf(router_threads, sizeof(router_threads), "%u", o->router_threads);
 	pid_t pid = fork();
 	if (pid != 0)
 		return pid;
@@ -332,9 +377,22 @@ static pid_t agent_spawn(const struct options *o, const char *api_url, const cha
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	execl("/proc/self/exe", "coved", "agent", "--api", api_url, "--token-file", token_file, "--data-dir", o->data_dir,
-	      "--outbound-pool", o->outbound_pool, "--boot-timeout", boot, "--stop-timeout", stop,
-	      o->debug ? "--debug" : (char *)NULL, (char *)NULL);
+	const char *argv[32] = { "coved", "agent", "--api", api_url, "--token-file", token_file, "--data-dir", o->data_dir,
+				 "--outbound-pool", o->outbound_pool, "--boot-timeout", boot, "--stop-timeout", stop,
+				 "--router-port", router_port };
+	size_t n = 16;
+	if (o->router_threads) {
+		argv[n++] = "--router-threads";
+		argv[n++] = router_threads;
+	}
+	if (o->router_timeouts) {
+		argv[n++] = "--router-timeouts";
+		argv[n++] = o->router_timeouts;
+	}
+	if (o->debug)
+		argv[n++] = "--debug";
+	argv[n] = NULL;
+	execv("/proc/self/exe", (char *const *)argv);
 	fprintf(stderr, "coved: start the agent: %m\n");
 	_exit(127);
 }
@@ -427,6 +485,7 @@ int main(int argc, char **argv)
 		.regions = (const char *const *)o.regions,
 		.body_max = BODY_MAX,
 		.apps_domain = o.apps_domain,
+		.router_port = o.router_port,
 		.buildpacks_dir = o.buildpacks_dir,
 		.build_timeout_s = o.build_timeout_s,
 		.slug_max = o.slug_max,

@@ -424,12 +424,18 @@ static void epoll_add(struct loop *l, struct sock *s)
 		log_error("router: epoll add: %m");
 }
 
-static void backend_free(struct loop *l, struct backend *b)
+static void backend_free(struct backend *b)
 {
 	b->prev->next = b->next;
 	b->next->prev = b->prev;
 	free(b);
-	(void)l;
+}
+
+/* A dyno gone from the table is forgotten once no request and no connection uses it. */
+static void backend_maybe_free(struct backend *b)
+{
+	if (b && b->gone && b->active == 0 && b->n_idle == 0)
+		backend_free(b);
 }
 
 static void upstream_close(struct loop *l, struct upstream *u)
@@ -446,12 +452,9 @@ static void upstream_close(struct loop *l, struct upstream *u)
 	u->s.fd = -1;
 	u->state = U_CLOSED;
 	u->client = NULL;
-	struct backend *b = u->backend;
 	u->backend = NULL;
 	u->next = l->dead_upstreams;
 	l->dead_upstreams = u;
-	if (b && b->gone && b->active == 0 && b->n_idle == 0)
-		backend_free(l, b);
 }
 
 /* Detaches the client's connection to a dyno: back to the pool, or closed. */
@@ -463,11 +466,14 @@ static void client_release_upstream(struct loop *l, struct client *c, bool reuse
 	c->backend = NULL;
 	if (b)
 		b->active--;
-	if (!u)
+	if (!u) {
+		backend_maybe_free(b);
 		return;
+	}
 	u->client = NULL;
 	if (!reuse || !b || b->gone || b->n_idle >= POOL_MAX || l->stopping || u->state != U_ACTIVE) {
 		upstream_close(l, u);
+		backend_maybe_free(b);
 		return;
 	}
 	if (u->s.ready & RD) {
@@ -476,6 +482,7 @@ static void client_release_upstream(struct loop *l, struct client *c, bool reuse
 		ssize_t n = recv(u->s.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
 		if (n >= 0 || errno != EAGAIN) {
 			upstream_close(l, u);
+			backend_maybe_free(b);
 			return;
 		}
 		u->s.ready &= (uint8_t)~RD;
@@ -1732,11 +1739,10 @@ static void loop_switch_table(struct loop *l)
 		next = b->next;
 		if (b->seen || b->gone)
 			continue;
-		b->gone = true;
 		while (b->idle.next != &b->idle)
 			upstream_close(l, b->idle.next);
-		if (b->active == 0 && b->n_idle == 0)
-			backend_free(l, b);
+		b->gone = true;
+		backend_maybe_free(b);
 	}
 	free(l->map);
 	l->map = map;
@@ -1798,7 +1804,7 @@ static void loop_free(struct loop *l)
 			upstream_close(l, b->idle.next);
 	loop_collect(l);
 	while (l->backends.next != &l->backends)
-		backend_free(l, l->backends.next);
+		backend_free(l->backends.next);
 	for (struct client *c = l->free_clients, *next; c; c = next) {
 		next = c->next;
 		free(c);

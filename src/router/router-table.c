@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -15,6 +16,39 @@ const struct router_timeouts router_timeouts_default = {
 	.header_ms = 30000,
 	.keepalive_ms = 90000,
 };
+
+int router_timeouts_parse(const char *spec, struct router_timeouts *ret, struct error *err)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+	} fields[] = {
+		{ "connect", offsetof(struct router_timeouts, connect_ms) },
+		{ "response", offsetof(struct router_timeouts, response_ms) },
+		{ "idle", offsetof(struct router_timeouts, idle_ms) },
+		{ "header", offsetof(struct router_timeouts, header_ms) },
+		{ "keepalive", offsetof(struct router_timeouts, keepalive_ms) },
+	};
+	*ret = router_timeouts_default;
+	for (const char *p = spec; p && *p;) {
+		size_t len = strcspn(p, ",");
+		const char *eq = memchr(p, '=', len);
+		size_t i = 0;
+		for (; eq && i < ARRAY_SIZE(fields); i++)
+			if (strlen(fields[i].name) == (size_t)(eq - p) && strncmp(p, fields[i].name, (size_t)(eq - p)) == 0)
+				break;
+		char *end;
+		double s = eq ? strtod(eq + 1, &end) : 0;
+		if (!eq || i == ARRAY_SIZE(fields) || end != p + len || !(s >= 0.001 && s <= 86400))
+			return error_set(err, -EINVAL,
+					 "router timeouts '%s' are invalid: NAME=SECONDS,... with connect, response, idle, header "
+					 "and keepalive",
+					 spec);
+		*(uint32_t *)((char *)ret + fields[i].offset) = (uint32_t)(s * 1000 + 0.5);
+		p += len + (p[len] == ',');
+	}
+	return 0;
+}
 
 static uint32_t hash_name(const char *p, size_t len)
 {

@@ -81,6 +81,12 @@ struct route_table {
 /* The timeouts of Heroku's router, used where the table does not say. */
 extern const struct router_timeouts router_timeouts_default;
 
+/*
+ * Parses timeouts as operators give them, seconds by name: "connect=5,response=30,idle=55,
+ * header=30,keepalive=90" (any of them, decimals allowed); the others keep Heroku's.
+ */
+int router_timeouts_parse(const char *spec, struct router_timeouts *ret, struct error *err);
+
 /* Builds a table from the JSON text; on failure *ret is untouched and err says why. */
 int route_table_parse(const char *text, size_t len, struct route_table **ret, struct error *err);
 
