@@ -73,6 +73,7 @@
 #define POOL_MAX 1024         /* idle connections per dyno and loop */
 #define LINGER_MS 2000
 #define FREE_BUFS_MAX 128
+#define LOG_FLUSH_MS 100      /* log lines wait at most this long for their write(2) */
 
 enum sock_kind { SK_INGRESS, SK_INTERNAL, SK_CLIENT, SK_UPSTREAM };
 enum { RD = 1, WR = 2, HUP = 4 };
@@ -223,6 +224,7 @@ struct loop {
 	struct client *free_clients, *dead_clients;
 	struct upstream *free_upstreams, *dead_upstreams;
 	uint64_t rng;
+	uint64_t log_flushed_at;
 	size_t log_len;
 	char log[LOG_SIZE];
 	struct http_header headers[HTTP_HEADERS_MAX];
@@ -326,6 +328,7 @@ static void log_flush(struct loop *l)
 		off += (size_t)n;
 	}
 	l->log_len = 0;
+	l->log_flushed_at = l->now;
 }
 
 /* The log line of the client's current request. */
@@ -1862,8 +1865,8 @@ void *router_loop_main(void *arg)
 		if (l->stopping && (l->n_clients == 0 || l->now >= l->stop_deadline))
 			break;
 		int timeout = l->pending ? 0 : timers_next_ms(l);
-		if (l->stopping && timeout > 100)
-			timeout = 100;
+		if ((l->stopping || l->log_len) && timeout > LOG_FLUSH_MS)
+			timeout = LOG_FLUSH_MS;
 		int n = epoll_wait(l->epfd, events, EVENTS_MAX, timeout);
 		clock_update(l);
 		if (atomic_load_explicit(&l->shared->generation, memory_order_acquire) != l->table_gen)
@@ -1924,7 +1927,8 @@ void *router_loop_main(void *arg)
 			}
 		}
 		loop_collect(l);
-		if (l->log_len)
+		/* Lines of several iterations go in one write, as long as none waits too long. */
+		if (l->log_len && (l->log_len >= LOG_SIZE / 2 || l->now - l->log_flushed_at >= LOG_FLUSH_MS || l->stopping))
 			log_flush(l);
 	}
 	loop_free(l);
