@@ -302,17 +302,21 @@ static void clock_update(struct loop *l)
 	l->now_real_ms = (uint64_t)l->now_real.tv_sec * 1000 + (uint64_t)l->now_real.tv_nsec / 1000000;
 }
 
+/* "2026-01-02T03:04:05.678901+00:00": the date is formatted once a second, the rest by hand. */
 static const char *timestamp(struct loop *l)
 {
-	uint64_t us = (uint64_t)l->now_real.tv_sec * 1000000 + (uint64_t)l->now_real.tv_nsec / 1000;
-	if (l->timestamp_for != us) {
+	if (l->timestamp_for != (uint64_t)l->now_real.tv_sec) {
 		struct tm tm;
 		time_t t = l->now_real.tv_sec;
 		gmtime_r(&t, &tm);
-		snprintf(l->timestamp, sizeof(l->timestamp), "%04d-%02d-%02dT%02d:%02d:%02d.%06ld+00:00", tm.tm_year + 1900,
-			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(l->now_real.tv_nsec / 1000));
-		l->timestamp_for = us;
+		snprintf(l->timestamp, sizeof(l->timestamp), "%04d-%02d-%02dT%02d:%02d:%02d.000000+00:00",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		l->timestamp_for = (uint64_t)l->now_real.tv_sec;
 	}
+	char *frac = l->timestamp + 20; /* after "YYYY-MM-DDTHH:MM:SS." */
+	unsigned us = (unsigned)(l->now_real.tv_nsec / 1000);
+	for (int i = 5; i >= 0; i--, us /= 10)
+		frac[i] = (char)('0' + us % 10);
 	return l->timestamp;
 }
 
