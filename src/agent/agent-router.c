@@ -73,6 +73,13 @@ void agent_router_ingress(const struct agent_space *s, char ret[static 16])
 	inet_ntop(AF_INET, &in, ret, 16);
 }
 
+void agent_router_listen(struct agent *a, const struct agent_space *s, char ret[static 32])
+{
+	char ingress[16];
+	agent_router_ingress(s, ingress);
+	snprintf(ret, 32, "%s:%u", ingress, a->cfg->router_port);
+}
+
 static struct agent_router *router_find(struct agent *a, const char *space_id)
 {
 	for (size_t i = 0; a->routers && i < a->routers->n; i++)
@@ -355,9 +362,8 @@ static bool router_alive(struct agent_router *r)
 
 static void router_ensure(struct agent *a, const struct agent_space *s, struct agent_router *r, uint64_t now)
 {
-	char listen[32], internal[32], ingress[16];
-	agent_router_ingress(s, ingress);
-	snprintf(listen, sizeof(listen), "%s:%u", ingress, a->cfg->router_port);
+	char listen[32], internal[32];
+	agent_router_listen(a, s, listen);
 	struct in_addr gw = { .s_addr = htonl(s->net.addr + 1) };
 	char gateway[16];
 	inet_ntop(AF_INET, &gw, gateway, sizeof(gateway));

@@ -45,5 +45,8 @@ void agent_routers_tick(struct agent *a, uint64_t now);
 /* The ingress address of a space on this host ("127.0.2.1"). */
 void agent_router_ingress(const struct agent_space *s, char ret[static 16]);
 
+/* Where the space's router listens: "127.0.2.1:80" (reported to the API as the space's ingress). */
+void agent_router_listen(struct agent *a, const struct agent_space *s, char ret[static 32]);
+
 /* Forgets the routers (they keep running); at the agent's exit. */
 void agent_routers_free(struct agent *a);

@@ -174,6 +174,7 @@ void agent_spaces_reconcile(struct agent *a, json_t *desired_spaces)
 		const char *cidr = json_string_value(json_object_get(d, "cidr"));
 		const char *state = json_string_value(json_object_get(d, "state"));
 		const char *reported_ip = json_string_value(json_object_get(d, "outbound_ip"));
+		const char *reported_ingress = json_string_value(json_object_get(d, "ingress"));
 		if (!id || !name || !cidr || !state)
 			continue;
 		struct agent_space *s = agent_space_find(a, id);
@@ -209,7 +210,10 @@ void agent_spaces_reconcile(struct agent *a, json_t *desired_spaces)
 			}
 			space_ensure(a, s);
 		}
-		if (s->ensured && (streq(state, "allocating") || !reported_ip || !streq(reported_ip, s->outbound_ip)))
+		char ingress[32];
+		agent_router_listen(a, s, ingress);
+		if (s->ensured && (streq(state, "allocating") || !reported_ip || !streq(reported_ip, s->outbound_ip) ||
+				   !streq_ptr(reported_ingress, ingress)))
 			s->report_allocated = true;
 	}
 	if (host_dirty)
@@ -275,8 +279,10 @@ json_t *agent_spaces_report(struct agent *a)
 			continue;
 		}
 		if (s->report_allocated && s->ensured && !s->deleting) {
-			json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "id", s->id, "state", "allocated", "outbound_ip",
-							      s->outbound_ip));
+			char ingress[32];
+			agent_router_listen(a, s, ingress);
+			json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}", "id", s->id, "state", "allocated",
+							      "outbound_ip", s->outbound_ip, "ingress", ingress));
 			s->report_allocated = false;
 		}
 		i++;

@@ -123,7 +123,8 @@ static int agent_desired(struct api_request *req, struct error *err)
 
 	_cleanup_rows_ struct store_rows *rows = NULL;
 	int r = store_query(req->store,
-			    "SELECT s.id, s.name, s.region, s.cidr, s.data_cidr, s.state, s.outbound_ip, s.host_id FROM spaces s"
+			    "SELECT s.id, s.name, s.region, s.cidr, s.data_cidr, s.state, s.outbound_ip, s.host_id, s.ingress"
+			    " FROM spaces s"
 			    " WHERE s.host_id = ? OR s.host_id IS NULL ORDER BY s.created_at",
 			    SV_ARGS(SV_TEXT(req->host.id)), &rows, err);
 	if (r < 0)
@@ -132,11 +133,12 @@ static int agent_desired(struct api_request *req, struct error *err)
 	while ((r = store_rows_next(rows, err)) > 0) {
 		if (!store_rows_text(rows, 7) && !host_serves(&req->host, store_rows_text(rows, 2)))
 			continue;
-		json_array_append_new(spaces, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "id", store_rows_text(rows, 0),
+		json_array_append_new(spaces, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id", store_rows_text(rows, 0),
 							"name", store_rows_text(rows, 1), "region", store_rows_text(rows, 2),
 							"cidr", store_rows_text(rows, 3), "data_cidr", store_rows_text(rows, 4),
 							"state", store_rows_text(rows, 5), "outbound_ip",
-							api_string_or_null(store_rows_text(rows, 6))));
+							api_string_or_null(store_rows_text(rows, 6)), "ingress",
+							api_string_or_null(store_rows_text(rows, 8))));
 		r = desired_apps(req, store_rows_text(rows, 0), apps, err);
 		if (r < 0)
 			break;
@@ -155,18 +157,19 @@ static int agent_desired(struct api_request *req, struct error *err)
 
 static int report_space(struct api_request *req, json_t *s, struct error *err)
 {
-	const char *id, *state, *outbound_ip = NULL;
+	const char *id, *state, *outbound_ip = NULL, *ingress = NULL;
 	json_error_t jerr;
-	if (json_unpack_ex(s, &jerr, 0, "{s:s, s:s, s?:s}", "id", &id, "state", &state, "outbound_ip", &outbound_ip) < 0)
+	if (json_unpack_ex(s, &jerr, 0, "{s:s, s:s, s?:s, s?:s}", "id", &id, "state", &state, "outbound_ip", &outbound_ip,
+			   "ingress", &ingress) < 0)
 		return error_set(err, -EINVAL, "space report is invalid: %s", jerr.text);
 	char now[TIME_ISO_MAX];
 	time_now_iso(now);
 	if (streq(state, "allocated"))
 		return store_exec(req->store,
-				  "UPDATE spaces SET state = 'allocated', outbound_ip = ?, host_id = ?, updated_at = ?"
+				  "UPDATE spaces SET state = 'allocated', outbound_ip = ?, ingress = ?, host_id = ?, updated_at = ?"
 				  " WHERE id = ? AND state IN ('allocating', 'allocated') AND (host_id IS NULL OR host_id = ?)",
-				  SV_ARGS(SV_TEXT(outbound_ip), SV_TEXT(req->host.id), SV_TEXT(now), SV_TEXT(id),
-					  SV_TEXT(req->host.id)),
+				  SV_ARGS(SV_TEXT(outbound_ip), SV_TEXT(ingress), SV_TEXT(req->host.id), SV_TEXT(now),
+					  SV_TEXT(id), SV_TEXT(req->host.id)),
 				  err);
 	if (streq(state, "destroyed"))
 		return store_exec(req->store, "DELETE FROM spaces WHERE id = ? AND state = 'deleting' AND host_id = ?",

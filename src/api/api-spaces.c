@@ -9,7 +9,8 @@
 #include "base/timeutil.h"
 #include "base/validate.h"
 
-#define SPACE_COLUMNS "s.id, s.name, s.team_id, s.region, s.cidr, s.data_cidr, s.state, s.shield, s.created_at, s.updated_at"
+#define SPACE_COLUMNS \
+	"s.id, s.name, s.team_id, s.region, s.cidr, s.data_cidr, s.state, s.shield, s.created_at, s.updated_at, s.ingress"
 
 static void space_from_row(struct store_rows *rows, struct space *s)
 {
@@ -23,6 +24,7 @@ static void space_from_row(struct store_rows *rows, struct space *s)
 	s->shield = store_rows_int(rows, 7) != 0;
 	snprintf(s->created_at, sizeof(s->created_at), "%s", store_rows_text(rows, 8));
 	snprintf(s->updated_at, sizeof(s->updated_at), "%s", store_rows_text(rows, 9));
+	snprintf(s->ingress, sizeof(s->ingress), "%s", store_rows_text(rows, 10) ? store_rows_text(rows, 10) : "");
 }
 
 json_t *api_space_ref(const struct space *space)
@@ -32,12 +34,12 @@ json_t *api_space_ref(const struct space *space)
 
 static json_t *space_json(const struct space *s)
 {
-	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:b, s:s, s:s, s:{s:s, s:s}, s:[]}", "id", s->id, "name",
-			 s->name, "team", api_ref_json(s->team.id, s->team.name), "organization",
+	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:b, s:s, s:s, s:{s:s, s:s}, s:[], s:o}", "id", s->id,
+			 "name", s->name, "team", api_ref_json(s->team.id, s->team.name), "organization",
 			 json_pack("{s:s}", "name", s->team.name), "region", api_region_json(s->region), "cidr", s->cidr,
 			 "data_cidr", s->data_cidr, "state", s->state, "shield", s->shield, "created_at", s->created_at,
 			 "updated_at", s->updated_at, "generation", "id", "9f6e4bba-8f1c-4c2e-9a39-1c0a7d5d2b60", "name",
-			 "cedar", "features");
+			 "cedar", "features", "ingress", api_string_or_null(s->ingress[0] ? s->ingress : NULL));
 }
 
 int api_space_load(struct api_request *req, const char *ref, bool need_admin, struct space *ret, struct error *err)
@@ -188,7 +190,7 @@ static int space_list(struct api_request *req, struct error *err)
 	while ((r = store_rows_next(rows, err)) > 0) {
 		struct space s;
 		space_from_row(rows, &s);
-		snprintf(s.team.name, sizeof(s.team.name), "%s", store_rows_text(rows, 10));
+		snprintf(s.team.name, sizeof(s.team.name), "%s", store_rows_text(rows, 11));
 		json_array_append_new(list, space_json(&s));
 	}
 	req->range_fields = "name,id,created_at";

@@ -23,6 +23,7 @@ struct space {
 	char data_cidr[32];
 	char state[16];
 	bool shield;
+	char ingress[64];  /* ADDRESS:PORT of its router, once an agent reported it; "" before */
 	char created_at[32];
 	char updated_at[32];
 };

@@ -83,6 +83,8 @@ static void space_print(json_t *space, json_t *nat)
 	cli_block_add(&b, "Data CIDR", "%s", cli_json_str(space, "data_cidr"));
 	cli_block_add(&b, "State", "%s", cli_json_str(space, "state"));
 	cli_block_add(&b, "Shield", "%s", cli_json_true(space, "shield") ? "on" : "off");
+	if (cli_json_str(space, "ingress"))
+		cli_block_add(&b, "Router", "http://%s/", cli_json_str(space, "ingress"));
 	if (nat) {
 		if (streq_ptr(cli_json_str(nat, "state"), "enabled")) {
 			_cleanup_strbuf_ struct strbuf ips = STRBUF_INIT;

@@ -39,6 +39,11 @@ teardown_file() {
 	two=$(space_ingress rt-two)
 	[[ "$one" == 127.0.* ]] && [[ "$one" == *:18481 ]]
 	[[ "$two" == 127.0.* ]] && [ "$one" != "$two" ]
+	# The API knows it from the agent, and spaces:info shows it.
+	for i in $(seq 1 50); do [ "$(api GET /spaces/rt-one | jq -r .ingress)" = "$one" ] && break; sleep 0.2; done
+	[ "$(api GET /spaces/rt-one | jq -r .ingress)" = "$one" ]
+	run cove spaces:info rt-one
+	[[ "$output" == *"Router:"*"http://$one/"* ]]
 	[ "$(api GET /apps/alpha | jq -r .web_url)" = "http://alpha.rt-one.localhost:18481/" ]
 	# The URL works as it is, its name resolved to the ingress address.
 	run curl -sS --resolve "alpha.rt-one.localhost:18481:${one%:*}" http://alpha.rt-one.localhost:18481/hello
