@@ -24,6 +24,7 @@
  */
 #include "api/api-git.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -121,13 +122,15 @@ bool api_git_push_active(const char *push_id, const char *app_id)
 	return false;
 }
 
-static void push_register(struct api_git_conn *c, bool add)
+/* Adds or removes a push; false when there are too many at once to add one. */
+static bool push_register(struct api_git_conn *c, bool add)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(active_pushes); i++)
 		if (add ? !active_pushes[i] : active_pushes[i] == c) {
 			active_pushes[i] = add ? c : NULL;
-			return;
+			return true;
 		}
+	return false;
 }
 
 /* ---- waking suspended connections ------------------------------------------------------ */
@@ -322,7 +325,10 @@ struct api_git_conn *api_git_conn_new(struct api_git *g, struct MHD_Connection *
 	snprintf(c->user_email, sizeof(c->user_email), "%s", req.user.email);
 	if (c->service == GIT_RECEIVE_PACK) {
 		id_new(c->push_id);
-		push_register(c, true);
+		if (!push_register(c, true)) {
+			c->push_id[0] = '\0';
+			refuse(c, 503, "too many pushes at once: push again in a moment");
+		}
 	}
 	return c;
 }
@@ -679,6 +685,67 @@ static int hook_write(struct api_git *g, struct error *err)
 	return file_write_atomic(path, text, strlen(text), 0755, err);
 }
 
+/* True when the store has a row with this id in table ("apps" or "builds"). */
+static bool row_exists(struct store *store, const char *table, const char *id)
+{
+	_cleanup_free_ char *sql = xasprintf("SELECT COUNT(*) FROM %s WHERE id = ?", table);
+	int64_t n = 1;
+	store_query_int(store, sql, SV_ARGS(SV_TEXT(id)), &n, NULL);
+	return n > 0;
+}
+
+/*
+ * What destroyed apps leave on disk (their repository, build cache and build outputs) goes
+ * at start, in a child process: destroying an app only removes rows, which a transaction can
+ * take back; files it cannot.
+ */
+static void forget_destroyed_apps(struct api_git *g)
+{
+	const struct api_config *cfg = api_get_config(g->api);
+	static const struct {
+		const char *dir, *suffix, *table;
+	} kinds[] = { { "repos", ".git", "apps" }, { "cache", "", "apps" }, { "builds", ".log", "builds" } };
+	char **argv = xcalloc(4, sizeof(char *));
+	size_t n = 0;
+	argv[n++] = xstrdup("rm");
+	argv[n++] = xstrdup("-rf");
+	argv[n++] = xstrdup("--");
+	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
+		_cleanup_free_ char *dir = xasprintf("%s/%s", cfg->data_dir, kinds[k].dir);
+		DIR *d = opendir(dir);
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			size_t len = strlen(de->d_name), sl = strlen(kinds[k].suffix);
+			if (len != 36 + sl || strcmp(de->d_name + 36, kinds[k].suffix) != 0)
+				continue;
+			char id[ID_STRING_MAX];
+			snprintf(id, sizeof(id), "%.36s", de->d_name);
+			if (!id_is_uuid(id) || row_exists(g->store, kinds[k].table, id))
+				continue;
+			argv = xrealloc(argv, (n + 2) * sizeof(char *));
+			argv[n++] = xasprintf("%s/%s", dir, de->d_name);
+		}
+		if (d)
+			closedir(d);
+	}
+	argv[n] = NULL;
+	if (n > 3) {
+		log_info("git: removing what %zu destroyed apps and builds left on disk", n - 3);
+		posix_spawnattr_t attr;
+		posix_spawnattr_init(&attr);
+		sigset_t none;
+		sigemptyset(&none);
+		posix_spawnattr_setsigmask(&attr, &none);
+		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+		pid_t pid;
+		int rc = posix_spawnp(&pid, "rm", NULL, &attr, argv, environ);
+		if (rc != 0)
+			log_warning("git: remove what destroyed apps left: %s", strerror(rc));
+		posix_spawnattr_destroy(&attr);
+	}
+	strv_free(argv);
+}
+
 int api_git_new(struct api *api, struct store *store, struct api_git **ret, struct error *err)
 {
 	const struct api_config *cfg = api_get_config(api);
@@ -696,6 +763,8 @@ int api_git_new(struct api *api, struct store *store, struct api_git **ret, stru
 	if (r >= 0)
 		r = store_exec(store, "UPDATE builds SET status = 'failed', updated_at = ? WHERE status = 'pending'",
 			       SV_ARGS(SV_TEXT(time_now_iso(now))), err);
+	if (r >= 0)
+		forget_destroyed_apps(g);
 	if (r >= 0) {
 		g->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 		if (g->epoll_fd < 0)

@@ -62,3 +62,20 @@ nothing_left() {
 	pushed | grep -qx -- "       no proxy"
 	[ "$(current_release limits)" = 2 ]
 }
+
+@test "what a destroyed app leaves on disk goes when coved starts again" {
+	new_app gone procfile >/dev/null
+	push gone
+	id=$(api GET /apps/gone | jq -r .id)
+	build=$(api GET /apps/gone/builds | jq -r '.[0].id')
+	[ -d "$COVED_DATA/repos/$id.git" ] && [ -d "$COVED_DATA/cache/$id" ] && [ -f "$COVED_DATA/builds/$build.log" ]
+	api_expect 200 DELETE /apps/gone >/dev/null
+	coved_restart --boot-timeout 8 --stop-timeout 2 --build-timeout 3
+	for i in $(seq 1 50); do
+		[ ! -e "$COVED_DATA/repos/$id.git" ] && [ ! -e "$COVED_DATA/cache/$id" ] && [ ! -e "$COVED_DATA/builds/$build.log" ] && break
+		sleep 0.1
+	done
+	[ ! -e "$COVED_DATA/repos/$id.git" ] && [ ! -e "$COVED_DATA/cache/$id" ] && [ ! -e "$COVED_DATA/builds/$build.log" ]
+	# The others' stay.
+	[ -d "$COVED_DATA/repos/$(api GET /apps/limits | jq -r .id).git" ]
+}
