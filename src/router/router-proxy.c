@@ -978,11 +978,16 @@ static bool proxy_request(struct loop *l, struct client *c)
 				}
 				if (errno == EINTR)
 					continue;
-				/* The dyno will not take the rest: its response (if any) tells why. */
+				/*
+				 * The dyno will not take the rest: its response (if any) tells why. The
+				 * request is cut, so it is not sent again, and the client's connection
+				 * ends with it.
+				 */
 				u->s.ready |= RD | HUP;
 				c->req_done = true;
 				c->body_off = c->body_end;
 				c->must_close = true;
+				c->replayable = false;
 				return true;
 			}
 			if ((size_t)n < c->body_end - c->body_off)
