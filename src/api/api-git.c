@@ -73,6 +73,7 @@ struct api_git_conn {
 	unsigned refuse_status;
 	char refuse_message[ERROR_MESSAGE_MAX];
 	bool answered;
+	bool called; /* the first call of the request is over */
 
 	enum git_service service;
 	char app_id[ID_STRING_MAX];
@@ -591,10 +592,19 @@ static enum MHD_Result reply_stream(struct api_git_conn *c)
 
 enum MHD_Result api_git_conn_request(struct api_git_conn *c, const char *upload_data, size_t *upload_data_size)
 {
-	if (c->answered)
+	if (c->answered) {
+		*upload_data_size = 0; /* the rest of a refused body is dropped */
 		return MHD_YES;
-	if (c->refuse_status)
+	}
+	/* A refusal goes out at once, before the body (git sends "Expect: 100-continue"). */
+	if (c->refuse_status) {
+		*upload_data_size = 0;
 		return reply_text(c, c->refuse_status, c->refuse_message);
+	}
+	if (!c->called) {
+		c->called = true;
+		return MHD_YES; /* the first call: the body, if any, comes next */
+	}
 	if (*upload_data_size > 0) {
 		spool_body(c, upload_data, *upload_data_size);
 		*upload_data_size = 0;

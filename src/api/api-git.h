@@ -48,7 +48,7 @@ bool api_git_path(const char *url);
 struct api_git_conn *api_git_conn_new(struct api_git *g, struct MHD_Connection *conn, const char *url,
 				      const char *method);
 
-/* Every later call of the request, as libmicrohttpd's access handler has them. */
+/* Every call of the request, the first too, as libmicrohttpd's access handler has them. */
 enum MHD_Result api_git_conn_request(struct api_git_conn *c, const char *upload_data, size_t *upload_data_size);
 
 /* The request is over (answered, or the client went away): frees it, ends its CGI if needed. */

@@ -601,10 +601,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		id_new(cs->request_id);
 		cs->started = time_mono_usec();
 		*con_cls = cs;
-		if (api_git_path(url))
+		if (api_git_path(url)) {
 			cs->git = api_git_conn_new(api->git, conn, url, method);
-		else
-			conn_begin(api, cs, conn, url, method);
+			return api_git_conn_request(cs->git, upload_data, upload_data_size);
+		}
+		conn_begin(api, cs, conn, url, method);
 		return MHD_YES;
 	}
 	if (cs->git)

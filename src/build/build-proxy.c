@@ -243,10 +243,10 @@ static _noreturn_ void serve(int client, int output_fd)
 	}
 	int upstream = -ENOENT;
 	bool denied = false;
-	/* Twice through the addresses: a registry's hiccup should not fail a build. */
-	for (int attempt = 0; attempt < 2 && upstream < 0; attempt++) {
+	/* Three times through the addresses, 1 s then 2 s apart: a registry's hiccup should not fail a build. */
+	for (int attempt = 0; attempt < 3 && upstream < 0; attempt++) {
 		if (attempt > 0 && upstream != -ENOENT)
-			sleep(1);
+			sleep((unsigned)attempt);
 		for (struct addrinfo *i = ai; i && upstream < 0; i = i->ai_next) {
 			if (!build_proxy_address_allowed(i->ai_addr) || address_is_local(i->ai_addr)) {
 				denied = true;

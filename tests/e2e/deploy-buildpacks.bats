@@ -87,7 +87,7 @@ cove-no-such-package==1.0
 		echo "built at $n" > "$build/built.txt"
 		curl -sS -m 3 --noproxy '*' "http://127.0.0.1:${API_PORT:-1}/" >/dev/null 2>&1 || echo "       no way to the API"
 		curl -sS -m 5 -o /dev/null https://10.0.0.1/ 2>/dev/null || echo "       no way to private addresses"
-		echo "       the registry answers $(curl -sS -m 10 -o /dev/null -w '%{http_code}' https://registry.npmjs.org/is-number)"
+		echo "       the registry answers $(curl -sS -m 10 --retry 3 --retry-delay 1 --retry-all-errors -o /dev/null -w '%{http_code}' https://registry.npmjs.org/is-number)"
 	EOF
 	sed -i "s/\${API_PORT:-1}/${COVE_API_URL##*:}/" "$dir/build.sh"
 	printf 'web: exec python3 -m http.server $PORT\n' >"$dir/Procfile"
@@ -123,7 +123,9 @@ cove-no-such-package==1.0
 	[ "$output" = "built at 2" ]
 	# Nothing of the builds is left but their output.
 	[ -z "$(ls -d "$COVED_DATA"/builds/*/ 2>/dev/null | grep -v locks)" ]
-	[ "$(ip netns list | grep -c cove-b-)" -eq 0 ]
+	for build in $(api GET /apps/script/builds | jq -r '.[].id'); do
+		[ "$(ip netns list | grep -c "cove-b-$build")" -eq 0 ]
+	done
 }
 
 @test "the release phase runs before the release goes live; a failing one stops it" {

@@ -123,6 +123,16 @@ teardown_file() {
 	[ "$(curl -s -o /dev/null -w '%{http_code}' -u "x:$COVE_API_KEY" "$COVE_API_URL/web-a.git/info/refs")" = 403 ]
 	[ "$(curl -s -o /dev/null -w '%{http_code}' -u "x:$COVE_API_KEY" "$COVE_API_URL/web-a.git/HEAD")" = 404 ]
 	[ "$(curl -s -o /dev/null -w '%{http_code}' -u "x:$COVE_API_KEY" "$COVE_API_URL/nope.git/info/refs?service=git-upload-pack")" = 404 ]
+	# A pack sent straight to receive-pack is refused before it is read, with or without
+	# "Expect: 100-continue".
+	head -c 300000 /dev/urandom >"$BATS_TEST_TMPDIR/pack"
+	for expect in "Expect: 100-continue" "Expect:"; do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' -u x:not-a-token -H "$expect" --data-binary "@$BATS_TEST_TMPDIR/pack" \
+			"$COVE_API_URL/web-a.git/git-receive-pack")" = 401 ]
+		[ "$(curl -s -o /dev/null -w '%{http_code}' -u "x:$outsider" -H "$expect" --data-binary "@$BATS_TEST_TMPDIR/pack" \
+			"$COVE_API_URL/web-a.git/git-receive-pack")" = 403 ]
+	done
+	[ "$(api GET /apps/web-a/builds | jq length)" -eq 2 ]
 }
 
 @test "git:remote sets up the remote and its credentials: git push cove main" {

@@ -17,7 +17,7 @@ deploy_setup() {
 	coved_start --boot-timeout 8 --stop-timeout 2 "$@"
 	api_expect 201 POST /teams '{"name":"acme"}' >/dev/null
 	api_expect 201 POST /spaces '{"name":"deploys","team":"acme"}' >/dev/null
-	wait_space deploys allocated
+	wait_space deploys allocated 60
 	export GIT_AUTHOR_NAME=tester GIT_AUTHOR_EMAIL=tester@acme.test
 	export GIT_COMMITTER_NAME=tester GIT_COMMITTER_EMAIL=tester@acme.test
 	export GIT_TERMINAL_PROMPT=0 GIT_CONFIG_NOSYSTEM=1

@@ -24,11 +24,11 @@ build_script() {
 
 # No sandbox, cgroup, network namespace or work directory of any build is left.
 nothing_left() {
-	[ "$(ip netns list | grep -c cove-b-)" -eq 0 ]
 	[ -z "$(ls -d "$COVED_DATA"/builds/*/ 2>/dev/null | grep -v locks)" ]
 	local id
 	for id in $(api GET /apps/limits/builds | jq -r '.[].id'); do
 		[ ! -e "/sys/fs/cgroup/pids/cove/$id" ] && [ ! -e "/sys/fs/cgroup/cove/$id" ]
+		[ "$(ip netns list | grep -c "cove-b-$id")" -eq 0 ]
 	done
 }
 
