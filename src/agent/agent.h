@@ -24,7 +24,7 @@ struct agent_config {
 	unsigned stop_timeout_s;    /* SIGKILL this long after SIGTERM (R12) */
 	unsigned router_port;       /* the port of each space's router on its ingress address */
 	const char *router_timeouts; /* "connect=5,response=30,..." (router-table.h); NULL: Heroku's */
-	unsigned router_threads;    /* event loops per router; 0: one per CPU */
+	unsigned router_threads;    /* event loops per router; 0: one per CPU, up to 8 */
 };
 
 /* Runs the agent until SIGTERM or SIGINT. Returns 0, or a negative errno when it could not start. */

@@ -104,7 +104,7 @@ static void usage(FILE *f)
 	      "  --router-port PORT     each space's router listens on this port of the space's\n"
 	      "                         ingress address (default 80)\n"
 	      "  --router-timeouts T    seconds: connect=5,response=30,idle=55,header=30,keepalive=90\n"
-	      "  --router-threads N     event loops per router (default: one per CPU)\n",
+	      "  --router-threads N     event loops per router (default: one per CPU, up to 8)\n",
 	      f);
 }
 

@@ -111,7 +111,8 @@ size_t router_log_format(char *out, const char *timestamp, const struct router_l
 	p = put(p, " host=");
 	p = put_rstr(p, e->host.len ? e->host : RSTR_LIT("-"), 253);
 	p = put(p, " request_id=");
-	p = put_rstr(p, (struct rstr){ e->request_id ? e->request_id : "-", e->request_id ? strnlen(e->request_id, 200) : 1 }, 200);
+	const char *id = e->request_id ? e->request_id : "-";
+	p = put_rstr(p, (struct rstr){ id, strnlen(id, 200) }, 200);
 	p = put(p, " fwd=");
 	p = put_quoted(p, (struct rstr){ e->fwd ? e->fwd : "", e->fwd ? strnlen(e->fwd, 256) : 0 }, 256);
 	p = put(p, " dyno=");

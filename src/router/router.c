@@ -38,6 +38,7 @@
 #include "router/router-table.h"
 
 #define THREADS_MAX 64
+#define THREADS_DEFAULT_MAX 8 /* a router per space: a host of many CPUs and spaces needs no more */
 #define TABLE_MAX (64 * 1024 * 1024)
 
 static int parse_address(const char *what, const char *spec, struct sockaddr_in *ret, struct error *err)
@@ -127,7 +128,7 @@ int router_run(const struct router_config *cfg, struct error *err)
 	_cleanup_free_ char *dir_copy = xstrdup(cfg->table_path), *base_copy = xstrdup(cfg->table_path);
 	if (n == 0) {
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		n = cpus > 0 ? (unsigned)cpus : 1;
+		n = cpus < 1 ? 1 : cpus > THREADS_DEFAULT_MAX ? THREADS_DEFAULT_MAX : (unsigned)cpus;
 	}
 	if (n > THREADS_MAX)
 		n = THREADS_MAX;
@@ -279,7 +280,7 @@ static void usage(FILE *f)
 	      "  --listen ADDR:PORT     the ingress address, in this network namespace\n"
 	      "  --netns PATH           the space's network namespace: dynos are reached from it\n"
 	      "  --internal ADDR:PORT   the space's internal address, inside its namespace\n"
-	      "  --threads N            event loops (default: one per CPU)\n"
+	      "  --threads N            event loops (default: one per CPU, up to 8)\n"
 	      "  --drain SEC            time requests in flight have to finish at a stop (default 10)\n"
 	      "  --debug                log table reloads\n",
 	      f);

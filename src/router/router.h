@@ -27,7 +27,7 @@ struct router_config {
 	const char *listen;      /* ADDRESS:PORT of the ingress, in the caller's namespace; NULL: none */
 	const char *netns_path;  /* the space's network namespace; NULL: stay in the caller's */
 	const char *internal;    /* ADDRESS:PORT inside the space's namespace; NULL: none */
-	unsigned threads;        /* event loops; 0: one per CPU */
+	unsigned threads;        /* event loops; 0: one per CPU, up to 8 */
 	unsigned drain_s;        /* how long requests in flight may finish once stopping */
 };
 
