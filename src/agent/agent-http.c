@@ -181,11 +181,17 @@ void http_client_free(struct http_client *c)
 {
 	if (!c)
 		return;
-	/* Abandon transfers still in flight, without calling their callbacks. */
+	/* Transfers still in flight end as failures: their callbacks release what they hold. */
 	while (c->transfers) {
 		struct http_transfer *t = c->transfers;
 		curl_multi_remove_handle(c->multi, t->easy);
 		curl_easy_cleanup(t->easy);
+		if (t->out) {
+			fclose(t->out);
+			t->out = NULL;
+		}
+		c->active--;
+		t->done(t->userdata, 0, &t->body, "the agent is stopping");
 		transfer_free(t);
 	}
 	curl_multi_cleanup(c->multi);

@@ -30,6 +30,7 @@ typedef void (*http_done_fn)(void *userdata, long status, const struct strbuf *b
 
 /* A client for base_url (the API), sending `Authorization: Bearer token`. */
 int http_client_new(int epoll_fd, const char *base_url, const char *token, struct http_client **ret, struct error *err);
+/* Frees the client; requests still in flight end first, their callbacks called with status 0. */
 void http_client_free(struct http_client *c);
 
 /*

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -144,6 +145,95 @@ void agent_logs_collect(struct agent *a, struct agent_dyno *d)
 	if (d->log_acked == size && size > LOG_FILE_ROTATE && d->log_partial.len == 0 && fstat(fd, &st) == 0 &&
 	    (uint64_t)st.st_size == size && ftruncate(fd, 0) == 0)
 		agent_logs_new_epoch(a, d);
+}
+
+/* The id of the app called name, from the desired state. */
+static const char *app_id_of(struct agent *a, const char *name, size_t len)
+{
+	size_t i;
+	json_t *app;
+	json_array_foreach(json_object_get(a->desired, "apps"), i, app)
+	{
+		const char *n = json_string_value(json_object_get(app, "name"));
+		if (n && strlen(n) == len && strncmp(n, name, len) == 0)
+			return json_string_value(json_object_get(app, "id"));
+	}
+	return NULL;
+}
+
+/* "2026-01-02T03:04:05.678901+00:00" -> microseconds since the epoch; 0 when it is not one. */
+static uint64_t parse_stamp(const char *s)
+{
+	struct tm tm = { 0 };
+	unsigned usec = 0;
+	const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!rest)
+		return 0;
+	if (*rest == '.')
+		usec = (unsigned)strtoul(rest + 1, NULL, 10);
+	return (uint64_t)timegm(&tm) * 1000000u + usec;
+}
+
+static void router_line(struct agent *a, char *line)
+{
+	/* "<stamp> <app> heroku[router]: <message>" */
+	char *sp1 = strchr(line, ' ');
+	char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+	if (!sp2 || strncmp(sp2 + 1, "heroku[router]: ", 16) != 0)
+		return;
+	const char *app_id = app_id_of(a, sp1 + 1, (size_t)(sp2 - sp1 - 1));
+	if (!app_id)
+		return; /* "-": a host no app answers to */
+	*sp1 = '\0';
+	const char *msg = sp2 + 17;
+	json_t *entry = json_pack("{s:s, s:s, s:s, s:s, s:I}", "app_id", app_id, "source", "heroku", "dyno", "router",
+				  "msg", msg, "usec", (json_int_t)(parse_stamp(line) ? parse_stamp(line) : now_usec()));
+	if (entry && json_array_size(a->log_queue) < LOG_QUEUE_MAX)
+		json_array_append_new(a->log_queue, entry);
+	else {
+		json_decref(entry);
+		a->log_dropped++;
+	}
+}
+
+void agent_logs_collect_routers(struct agent *a)
+{
+	for (size_t i = 0; i < a->n_spaces; i++) {
+		struct agent_space *s = a->spaces[i];
+		_cleanup_free_ char *path = xasprintf("%s/routers/%s.log", a->state_dir, s->id);
+		_cleanup_close_ int fd = open(path, O_RDWR | O_CLOEXEC);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0)
+			continue;
+		uint64_t size = (uint64_t)st.st_size;
+		if (!s->router_log_seen) {
+			s->router_log_seen = true;
+			s->router_log_read = size;
+		}
+		if (size < s->router_log_read)
+			s->router_log_read = 0;
+		while (s->router_log_read < size && json_array_size(a->log_queue) < LOG_QUEUE_MAX) {
+			char buf[65536];
+			size_t want = size - s->router_log_read < sizeof(buf) - 1 ? (size_t)(size - s->router_log_read)
+										     : sizeof(buf) - 1;
+			ssize_t n = pread(fd, buf, want, (off_t)s->router_log_read);
+			if (n <= 0)
+				break;
+			buf[n] = '\0';
+			char *end = strrchr(buf, '\n');
+			if (!end)
+				break; /* a line still being written */
+			*end = '\0';
+			s->router_log_read += (uint64_t)(end - buf) + 1;
+			char *save = NULL;
+			for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+				router_line(a, line);
+		}
+		/* Read to the end and large: empty it (the router appends, so it carries on at 0). */
+		if (s->router_log_read == size && size > LOG_FILE_ROTATE && fstat(fd, &st) == 0 &&
+		    (uint64_t)st.st_size == size && ftruncate(fd, 0) == 0)
+			s->router_log_read = 0;
+	}
 }
 
 struct shipment {

@@ -34,6 +34,14 @@ void agent_logs_queue(struct agent *a, const char *app_id, const char *source, c
 /* Reads what a dyno printed since the last read. Called at every tick, and when a dyno ends. */
 void agent_logs_collect(struct agent *a, struct agent_dyno *d);
 
+/*
+ * Reads the request logs of the spaces' routers (DATA_DIR/agent/routers/<space>.log, a line
+ * per request led by the app's name) into the apps' streams as `heroku[router]` lines. After
+ * an agent restart it starts at the end of each file: a restart may lose a few router lines,
+ * never repeat them.
+ */
+void agent_logs_collect_routers(struct agent *a);
+
 /* Starts a shipment when lines wait and none is in flight. */
 void agent_logs_ship(struct agent *a);
 

@@ -38,6 +38,8 @@ struct agent_space {
 	bool deleting;
 	bool report_allocated; /* the API must hear it is allocated */
 	bool report_destroyed; /* the API must hear it is gone */
+	uint64_t router_log_read; /* bytes of its router's request log shipped (agent-logs.c) */
+	bool router_log_seen;
 };
 
 enum dyno_state { DYNO_STARTING, DYNO_UP, DYNO_CRASHED, DYNO_DOWN };

@@ -216,6 +216,7 @@ static void on_tick(struct agent *a)
 	agent_slugs_tick(a, now);
 	for (size_t i = 0; i < a->n_dynos; i++)
 		agent_logs_collect(a, a->dynos[i]);
+	agent_logs_collect_routers(a);
 	agent_logs_ship(a);
 	agent_routers_tick(a, now);
 	if (!a->polling && now >= a->poll_at)

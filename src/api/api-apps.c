@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/api-logs.h"
 #include "api/api-regions.h"
 #include "api/api-releases.h"
 #include "base/alloc.h"
@@ -323,6 +324,7 @@ static int app_destroy(struct api_request *req, struct error *err)
 		return r;
 	}
 	api_set_action(req, "Destroy app %s", a.name);
+	api_logs_forget_app(req, a.id);
 	return api_reply(req, 200, gone);
 }
 

@@ -7,17 +7,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/api-apps.h"
 #include "base/alloc.h"
 #include "base/crypto.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
+#include "logs/logs-drain.h"
 #include "logs/logs.h"
 
 #define LOG_SESSION_LINES_DEFAULT 100
 #define LOG_KEEPALIVE_USEC (15u * 1000 * 1000)
 #define LOG_BATCH_MAX 5000
+#define LOG_DRAINS_PER_APP 5
 
 struct log_session {
 	char id[65];
@@ -70,14 +73,61 @@ static void streams_wake(const char *app_id, bool idle_only)
 	pthread_mutex_unlock(&lock);
 }
 
-void api_log(struct api *api, const char *app_id, const char *source, const char *dyno, const char *fmt, ...)
+/* ---- drains --------------------------------------------------------------------------- */
+
+/* The running drains of every app, loaded from the store on first use; the API's thread only. */
+static struct log_drain **drains;
+static size_t n_drains;
+static bool drains_loaded;
+
+static void drains_load(struct api_request *req)
 {
-	char msg[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	logs_append(api_logs(api), app_id, 0, source, dyno, msg);
+	if (drains_loaded)
+		return;
+	drains_loaded = true;
+	struct error err = { 0 };
+	_cleanup_rows_ struct store_rows *rows = NULL;
+	if (store_query(req->store,
+			"SELECT d.id, d.app_id, a.name, d.url, d.token FROM log_drains d JOIN apps a ON a.id = d.app_id",
+			SV_NONE, &rows, &err) < 0)
+		return;
+	while (store_rows_next(rows, &err) > 0) {
+		struct log_drain *d;
+		if (log_drain_new(store_rows_text(rows, 0), store_rows_text(rows, 1), store_rows_text(rows, 2),
+				  store_rows_text(rows, 3), store_rows_text(rows, 4), &d, &err) < 0)
+			continue;
+		drains = xrealloc(drains, (n_drains + 1) * sizeof(*drains));
+		drains[n_drains++] = d;
+	}
+}
+
+void api_logs_forget_app(struct api_request *req, const char *app_id)
+{
+	for (size_t i = 0; i < n_drains;) {
+		if (streq(log_drain_app_id(drains[i]), app_id)) {
+			log_drain_free(drains[i]);
+			drains[i] = drains[--n_drains];
+		} else {
+			i++;
+		}
+	}
+	logs_forget(api_logs(req->api), app_id);
+}
+
+/* Appends a line to an app's stream and its drains, and wakes the tails that wait on it. */
+static void publish(struct api_request *req, const char *app_id, uint64_t usec, const char *source, const char *dyno,
+		    const char *msg)
+{
+	if (!usec) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		usec = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	}
+	logs_append(api_logs(req->api), app_id, usec, source, dyno, msg);
+	drains_load(req);
+	for (size_t i = 0; i < n_drains; i++)
+		if (streq(log_drain_app_id(drains[i]), app_id))
+			log_drain_send(drains[i], usec, source, dyno, msg);
 	streams_wake(app_id, false);
 }
 
@@ -98,7 +148,7 @@ void api_logs_flush(struct api_request *req)
 	size_t i;
 	json_t *v;
 	json_array_foreach(req->pending_logs, i, v)
-		api_log(req->api, json_string_value(json_object_get(v, "app_id")), "app", "api", "%s",
+		publish(req, json_string_value(json_object_get(v, "app_id")), 0, "app", "api",
 			json_string_value(json_object_get(v, "msg")));
 	json_decref(req->pending_logs);
 	req->pending_logs = NULL;
@@ -306,14 +356,132 @@ static int agent_logs(struct api_request *req, struct error *err)
 			return error_set(err, -EINVAL, "log line %zu is invalid: %s", i, jerr.text);
 		if (dyno_id && !logs_cursor_advance(logs, dyno_id, (uint64_t)epoch, (uint64_t)offset))
 			continue;
-		logs_append(logs, app_id, (uint64_t)usec, source, dyno, msg);
-		streams_wake(app_id, false);
+		publish(req, app_id, (uint64_t)usec, source, dyno, msg);
 		added++;
 	}
 	return api_reply(req, 200, json_pack("{s:I}", "accepted", (json_int_t)added));
 }
 
+static json_t *drain_json(const struct app *a, struct store_rows *rows)
+{
+	return json_pack("{s:s, s:s, s:s, s:n, s:{s:s, s:s}, s:s, s:s}", "id", store_rows_text(rows, 0), "url",
+			 store_rows_text(rows, 1), "token", store_rows_text(rows, 2), "addon", "app", "id", a->id, "name",
+			 a->name, "created_at", store_rows_text(rows, 3), "updated_at", store_rows_text(rows, 4));
+}
+
+static int drain_list(struct api_request *req, struct error *err)
+{
+	struct app a;
+	int r = api_app_load(req, req->params[0], &a, err);
+	if (r < 0)
+		return r;
+	_cleanup_rows_ struct store_rows *rows = NULL;
+	r = store_query(req->store, "SELECT id, url, token, created_at, updated_at FROM log_drains WHERE app_id = ?",
+			SV_ARGS(SV_TEXT(a.id)), &rows, err);
+	if (r < 0)
+		return r;
+	json_t *list = json_array();
+	while ((r = store_rows_next(rows, err)) > 0)
+		json_array_append_new(list, drain_json(&a, rows));
+	req->range_fields = "url,id";
+	api_reply(req, 200, list);
+	return r;
+}
+
+static int drain_create(struct api_request *req, struct error *err)
+{
+	struct app a;
+	int r = api_app_load(req, req->params[0], &a, err);
+	if (r < 0)
+		return r;
+	const char *url;
+	r = api_body_string(req, "url", true, &url, err);
+	if (r >= 0)
+		r = log_drain_url_check(url, err);
+	if (r < 0)
+		return r;
+	int64_t n;
+	r = store_query_int(req->store, "SELECT COUNT(*) FROM log_drains WHERE app_id = ?", SV_ARGS(SV_TEXT(a.id)), &n, err);
+	if (r < 0)
+		return r;
+	if (n >= LOG_DRAINS_PER_APP)
+		return error_set(err, -EINVAL, "app '%s' has %d drains already: that is the most", a.name, LOG_DRAINS_PER_APP);
+	char id[ID_STRING_MAX], now[TIME_ISO_MAX];
+	id_new(id);
+	time_now_iso(now);
+	_cleanup_free_ char *token = xasprintf("d.%s", id);
+	r = store_exec(req->store,
+		       "INSERT INTO log_drains (id, app_id, url, token, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+		       SV_ARGS(SV_TEXT(id), SV_TEXT(a.id), SV_TEXT(url), SV_TEXT(token), SV_TEXT(now), SV_TEXT(now)), err);
+	if (r == -EEXIST)
+		return error_set(err, -EEXIST, "app '%s' already drains to '%s'", a.name, url);
+	if (r < 0)
+		return r;
+	/* The drain runs from now on; should the commit fail, the next start forgets it. */
+	drains_load(req);
+	struct log_drain *d;
+	r = log_drain_new(id, a.id, a.name, url, token, &d, err);
+	if (r < 0)
+		return r;
+	drains = xrealloc(drains, (n_drains + 1) * sizeof(*drains));
+	drains[n_drains++] = d;
+	api_set_action(req, "Add drain %s to %s", url, a.name);
+	_cleanup_rows_ struct store_rows *rows = NULL;
+	r = store_query(req->store, "SELECT id, url, token, created_at, updated_at FROM log_drains WHERE id = ?",
+			SV_ARGS(SV_TEXT(id)), &rows, err);
+	if (r < 0 || (r = store_rows_next(rows, err)) <= 0)
+		return r < 0 ? r : -EIO;
+	return api_reply(req, 201, drain_json(&a, rows));
+}
+
+static int drain_remove(struct api_request *req, struct error *err)
+{
+	struct app a;
+	int r = api_app_load(req, req->params[0], &a, err);
+	if (r < 0)
+		return r;
+	/* A URL names the drain too: its slashes arrive escaped, as %2F (see api-http.c). */
+	_cleanup_free_ char *url = xstrdup(req->params[1]);
+	char *w = url;
+	for (const char *p = url; *p; p++) {
+		if (p[0] == '%' && p[1] == '2' && (p[2] == 'F' || p[2] == 'f')) {
+			*w++ = '/';
+			p += 2;
+		} else {
+			*w++ = *p;
+		}
+	}
+	*w = '\0';
+	_cleanup_rows_ struct store_rows *rows = NULL;
+	r = store_query(req->store,
+			"SELECT id, url, token, created_at, updated_at FROM log_drains WHERE app_id = ? AND (id = ? OR url = ? OR token = ?)",
+			SV_ARGS(SV_TEXT(a.id), SV_TEXT(req->params[1]), SV_TEXT(url), SV_TEXT(req->params[1])), &rows, err);
+	if (r < 0 || (r = store_rows_next(rows, err)) < 0)
+		return r;
+	if (r == 0)
+		return error_set(err, -ENOENT, "drain '%s' of app '%s' not found", req->params[1], a.name);
+	json_t *gone = drain_json(&a, rows);
+	const char *id = json_string_value(json_object_get(gone, "id"));
+	r = store_exec(req->store, "DELETE FROM log_drains WHERE id = ?", SV_ARGS(SV_TEXT(id)), err);
+	if (r < 0) {
+		json_decref(gone);
+		return r;
+	}
+	drains_load(req);
+	for (size_t i = 0; i < n_drains; i++)
+		if (streq(log_drain_id(drains[i]), id)) {
+			log_drain_free(drains[i]);
+			drains[i] = drains[--n_drains];
+			break;
+		}
+	api_set_action(req, "Remove drain %s from %s", json_string_value(json_object_get(gone, "url")), a.name);
+	return api_reply(req, 200, gone);
+}
+
 const struct api_route api_log_routes[] = {
+	{ "GET", "/apps/:app/log-drains", drain_list, 0 },
+	{ "POST", "/apps/:app/log-drains", drain_create, 0 },
+	{ "DELETE", "/apps/:app/log-drains/:drain", drain_remove, 0 },
 	{ "POST", "/apps/:app/log-sessions", log_session_create, 0 },
 	{ "GET", "/log-stream/:session", log_stream_open, API_ROUTE_PUBLIC },
 	{ "POST", "/agent/logs", agent_logs, API_ROUTE_AGENT | API_ROUTE_QUIET },

@@ -11,6 +11,8 @@
  *                                 events; without tail it ends after the backlog, with tail it
  *                                 stays open (Last-Event-ID resumes after a reconnect)
  *   POST /agent/logs              agents' batches, deduplicated by their cursors
+ *   GET, POST /apps/:app/log-drains, DELETE /apps/:app/log-drains/:drain
+ *                                 where else the stream goes (logs/logs-drain.h), at most 5
  *
  * The session id is the stream's credential (the CLI sends no token to logplex_url): it is
  * random, and a session lasts LOG_SESSION_TTL_S.
@@ -20,10 +22,6 @@
 
 #define LOG_SESSION_TTL_S 3600
 
-/* Appends a line to an app's stream and wakes the tails that wait on it. */
-void api_log(struct api *api, const char *app_id, const char *source, const char *dyno, const char *fmt, ...)
-	_printf_(5, 6);
-
 /*
  * Queues a line for an app's stream, `app[api]: ...`, written when the request's transaction
  * commits (and dropped when it does not): what people did through the API.
@@ -32,6 +30,9 @@ void api_log_action(struct api_request *req, const char *app_id, const char *fmt
 
 /* Writes the request's queued lines; the edge calls it after a commit. */
 void api_logs_flush(struct api_request *req);
+
+/* An app is gone: its stream and its drains go too. */
+void api_logs_forget_app(struct api_request *req, const char *app_id);
 
 /* Called by the API's timer thread: wakes idle tails now and then, so dead clients are noticed. */
 void api_logs_tick(struct api *api);

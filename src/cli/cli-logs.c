@@ -14,6 +14,7 @@
 #include "base/alloc.h"
 #include "base/strbuf.h"
 #include "cli/cli-api.h"
+#include "cli/cli-output.h"
 #include "cli/cli.h"
 
 #define LOGS_LINES_DEFAULT 100
@@ -133,7 +134,72 @@ static int logs_run(struct cli *c, struct error *err)
 	return 0;
 }
 
+static int drains_run(struct cli *c, struct error *err)
+{
+	const char *app;
+	int r = cli_app(c, &app, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *path = cli_path("/apps/%s/log-drains", app);
+	_cleanup_json_ json_t *list = NULL;
+	r = cli_get(c, path, &list, err);
+	if (r < 0)
+		return r;
+	if (cli_has(c, OPT_JSON)) {
+		cli_print_json(list);
+		return 0;
+	}
+	if (json_array_size(list) == 0) {
+		printf("%s has no drains.\n", app);
+		return 0;
+	}
+	printf("=== %s Drains\n", app);
+	size_t i;
+	json_t *d;
+	json_array_foreach(list, i, d)
+		printf("%s (%s)\n", cli_json_str(d, "url"), cli_json_str(d, "token"));
+	return 0;
+}
+
+static int drains_add_run(struct cli *c, struct error *err)
+{
+	const char *app;
+	int r = cli_app(c, &app, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *path = cli_path("/apps/%s/log-drains", app);
+	_cleanup_json_ json_t *body = json_pack("{s:s}", "url", c->args[0]);
+	_cleanup_json_ json_t *drain = NULL;
+	r = cli_send(c, "POST", path, body, &drain, err);
+	if (r < 0)
+		return r;
+	printf("Successfully added drain %s\n", cli_json_str(drain, "url"));
+	return 0;
+}
+
+static int drains_remove_run(struct cli *c, struct error *err)
+{
+	const char *app;
+	int r = cli_app(c, &app, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *path = cli_path("/apps/%s/log-drains/%s", app, c->args[0]);
+	_cleanup_json_ json_t *drain = NULL;
+	r = cli_send(c, "DELETE", path, NULL, &drain, err);
+	if (r < 0)
+		return r;
+	printf("Successfully removed drain %s\n", cli_json_str(drain, "url"));
+	return 0;
+}
+
 const struct cli_command cli_log_commands[] = {
+	{ "drains", drains_run, CLI_APP_FLAGS | CLI_FLAG(OPT_JSON), 0, 0, "[--json]", "list an app's log drains",
+	  "cove drains -a myapp" },
+	{ "drains:add", drains_add_run, CLI_APP_FLAGS, 1, 1, "URL",
+	  "forward an app's logs to syslog://HOST:PORT (TCP, RFC 5424) or an http(s):// endpoint",
+	  "cove drains:add syslog://logs.example.com:514 -a myapp" },
+	{ "drains:remove", drains_remove_run, CLI_APP_FLAGS, 1, 1, "URL|TOKEN", "stop forwarding an app's logs there",
+	  "cove drains:remove syslog://logs.example.com:514 -a myapp" },
 	{ "logs", logs_run,
 	  CLI_APP_FLAGS | CLI_FLAG(OPT_NUM) | CLI_FLAG(OPT_TAIL) | CLI_FLAG(OPT_SOURCE) | CLI_FLAG(OPT_DYNO), 0, 0,
 	  "[-n N] [--tail] [-s app|heroku] [-d web.1]",

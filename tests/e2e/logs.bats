@@ -124,3 +124,77 @@ teardown_file() {
 	wait $tail || true
 	grep -q "Error L10 (output buffer overflow)" "$BATS_TEST_TMPDIR/heroku"
 }
+
+@test "the router's lines are in the app's stream" {
+	ingress=""
+	for i in $(seq 1 50); do
+		ingress=$(api GET /spaces/logs-space | jq -r '.ingress // empty')
+		[ -n "$ingress" ] && curl -fsS -m 2 -o /dev/null -H "Host: talker.logs-space.localhost" "http://$ingress/" && break
+		sleep 0.2
+	done
+	curl -fsS -m 2 -o /dev/null -H "Host: talker.logs-space.localhost" "http://$ingress/index.html?from=logs-test"
+	for i in $(seq 1 25); do
+		run cove logs -a talker -n 50 -d router
+		[[ "$output" == *"from=logs-test"* ]] && break
+		sleep 0.2
+	done
+	[[ "$output" =~ heroku\[router\]:\ at=info\ method=GET\ path=\"/index.html\?from=logs-test\".*status=200 ]]
+}
+
+# A free TCP port on loopback.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+@test "a syslog drain and an HTTP drain receive the lines; a stopped drain blocks nothing and resumes" {
+	sport=$(free_port)
+	hport=$(free_port)
+	# One connection at a time (no fork): killing the listener closes the drain's connection.
+	socat -u TCP-LISTEN:$sport,bind=127.0.0.1,reuseaddr OPEN:"$BATS_TEST_TMPDIR/syslog",creat,append &
+	syslog=$!
+	python3 "$BATS_TEST_DIRNAME/../fixtures/http-drain.py" $hport "$BATS_TEST_TMPDIR/http" &
+	http=$!
+	sleep 0.5
+	run cove drains:add "syslog://127.0.0.1:$sport" -a talker
+	[ "$status" -eq 0 ]
+	run cove drains:add "http://127.0.0.1:$hport/logs" -a talker
+	[ "$status" -eq 0 ]
+	run cove drains -a talker
+	[[ "$output" == *"syslog://127.0.0.1:$sport"* ]]
+	# Bad input is refused and changes nothing.
+	run cove drains:add "ftp://example" -a talker
+	[ "$status" -eq 1 ]
+	run cove drains:add "syslog://127.0.0.1:$sport" -a talker
+	[ "$status" -eq 1 ]
+	sleep 2
+	# Octet-counted RFC 5424 frames, as Heroku sends them.
+	python3 "$BATS_TEST_DIRNAME/../fixtures/syslog-frames.py" "$BATS_TEST_TMPDIR/syslog" |
+		grep -q -E '^<190>1 [0-9T:.-]+\+00:00 host app worker.1 - hi [0-9]+$'
+	grep -q -E '<190>1 [0-9T:.-]+\+00:00 host app worker.1 - hi [0-9]+' "$BATS_TEST_TMPDIR/http"
+
+	# The syslog drain goes down: the app, the stream and the other drain carry on.
+	kill $syslog
+	wait $syslog 2>/dev/null || true
+	before=$(wc -c <"$BATS_TEST_TMPDIR/http")
+	sleep 2
+	[ "$(wc -c <"$BATS_TEST_TMPDIR/http")" -gt "$before" ]
+	run cove logs -a talker -n 3 -d worker
+	[ "$status" -eq 0 ]
+	last=$(tail -1 <<<"$output" | grep -o 'hi [0-9]*' | cut -d' ' -f2)
+	# It comes back: the lines kept meanwhile arrive too.
+	: >"$BATS_TEST_TMPDIR/syslog"
+	socat -u TCP-LISTEN:$sport,bind=127.0.0.1,reuseaddr OPEN:"$BATS_TEST_TMPDIR/syslog",creat,append &
+	syslog=$!
+	# (Octet-counted frames follow each other without newlines.)
+	frames="$BATS_TEST_DIRNAME/../fixtures/syslog-frames.py"
+	for i in $(seq 1 60); do
+		python3 "$frames" "$BATS_TEST_TMPDIR/syslog" | grep -q " - hi $last\$" && break
+		sleep 0.5
+	done
+	python3 "$frames" "$BATS_TEST_TMPDIR/syslog" | grep -q " - hi $last\$"
+	run cove drains:remove "syslog://127.0.0.1:$sport" -a talker
+	[ "$status" -eq 0 ]
+	run cove drains:remove "http://127.0.0.1:$hport/logs" -a talker
+	[ "$status" -eq 0 ]
+	kill $syslog $http
+}
