@@ -116,17 +116,28 @@ void agent_logs_collect(struct agent *a, struct agent_dyno *d)
 		ssize_t n = pread(fd, buf, want, (off_t)d->log_read);
 		if (n <= 0)
 			break;
-		for (ssize_t i = 0; i < n; i++) {
-			d->log_read++;
+		bool full = false;
+		for (ssize_t i = 0; i < n && !full; i++) {
 			if (buf[i] == '\n' || d->log_partial.len >= 10000) {
+				if (json_array_size(a->log_queue) >= LOG_QUEUE_MAX) {
+					/* Full: this line waits in the file (log_read stays before it). */
+					d->log_read -= d->log_partial.len;
+					strbuf_reset(&d->log_partial);
+					full = true;
+					break;
+				}
+				d->log_read++;
 				if (buf[i] != '\n')
 					strbuf_addch(&d->log_partial, buf[i]);
 				queue_line(a, d->app_id, "app", d->name, d->log_partial.buf, d->log_partial.len, d, d->log_read);
 				strbuf_reset(&d->log_partial);
 			} else {
+				d->log_read++;
 				strbuf_addch(&d->log_partial, buf[i]);
 			}
 		}
+		if (full)
+			break;
 	}
 	if (size - d->log_read > LOG_FILE_BEHIND_MAX) {
 		/* The dyno writes faster than its lines can be shipped: what is unread goes, and the
@@ -282,6 +293,10 @@ static void on_shipped(void *userdata, long status, const struct strbuf *body, c
 	}
 	json_decref(s->lines);
 	free(s);
+	/* Keep up with a busy dyno: the next batch goes now, not at the next tick. */
+	for (size_t k = 0; k < a->n_dynos; k++)
+		agent_logs_collect(a, a->dynos[k]);
+	agent_logs_ship(a);
 }
 
 void agent_logs_ship(struct agent *a)

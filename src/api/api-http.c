@@ -799,6 +799,7 @@ void api_stop(struct api *api)
 	pthread_join(api->ticker, NULL);
 	MHD_quiesce_daemon(api->mhd);
 	waiters_resume(api, true);
+	api_logs_shutdown(api);
 	api_git_stop(api->git);
 	MHD_stop_daemon(api->mhd);
 	api_git_free(api->git);

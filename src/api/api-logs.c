@@ -54,6 +54,7 @@ struct log_stream {
 /* Both lists belong to the API's thread, except that the timer thread takes `lock` to wake. */
 static struct log_session *sessions;
 static struct log_stream *streams;
+static bool shutting_down; /* under lock */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void streams_wake(const char *app_id, bool idle_only)
@@ -154,6 +155,14 @@ void api_logs_flush(struct api_request *req)
 	req->pending_logs = NULL;
 }
 
+void api_logs_shutdown(struct api *api)
+{
+	pthread_mutex_lock(&lock);
+	shutting_down = true;
+	pthread_mutex_unlock(&lock);
+	streams_wake(NULL, false);
+}
+
 void api_logs_tick(struct api *api)
 {
 	streams_wake(NULL, true);
@@ -240,6 +249,11 @@ static void add_event(const struct log_line *line, void *userdata)
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct log_stream *s = cls;
+	pthread_mutex_lock(&lock);
+	bool ending = shutting_down;
+	pthread_mutex_unlock(&lock);
+	if (ending)
+		return MHD_CONTENT_READER_END_OF_STREAM;
 	if (s->sent == s->out.len) {
 		strbuf_reset(&s->out);
 		s->sent = 0;
@@ -264,6 +278,10 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 				if (!s->idle_since)
 					s->idle_since = now;
 				pthread_mutex_lock(&lock);
+				if (shutting_down) {
+					pthread_mutex_unlock(&lock);
+					return MHD_CONTENT_READER_END_OF_STREAM;
+				}
 				s->suspended = true;
 				MHD_suspend_connection(s->conn);
 				pthread_mutex_unlock(&lock);

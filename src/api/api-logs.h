@@ -34,5 +34,11 @@ void api_logs_flush(struct api_request *req);
 /* An app is gone: its stream and its drains go too. */
 void api_logs_forget_app(struct api_request *req, const char *app_id);
 
+/*
+ * The server is stopping: open streams end (a suspended connection would keep libmicrohttpd
+ * from stopping). Called by api_stop() before it stops the daemon.
+ */
+void api_logs_shutdown(struct api *api);
+
 /* Called by the API's timer thread: wakes idle tails now and then, so dead clients are noticed. */
 void api_logs_tick(struct api *api);
