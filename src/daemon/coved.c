@@ -15,6 +15,7 @@
  * for signals. State lives in DATA_DIR (docs/operations.md).
  */
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -369,11 +370,15 @@ static pid_t agent_spawn(const struct options *o, const char *api_url, const cha
 	snprintf(stop, sizeof(stop), "%u", o->stop_timeout_s);
 	snprintf(router_port, sizeof(router_port), "%u", o->router_port);
 	snprintf(router_threads, sizeof(router_threads), "%u", o->router_threads);
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid != 0)
 		return pid;
-	/* The agent goes with coved; its dynos stay. */
+	/* The agent goes with coved; its dynos stay. Should coved have died before the death signal
+	 * was armed, the agent would outlive it: check. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(0);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -426,6 +431,9 @@ int main(int argc, char **argv)
 	struct options o;
 	if (argc == 2 && streq(argv[1], "receive-hook"))
 		return build_receive_hook_main();
+	/* A daemon keeps no descriptor it did not open: whatever its starter left open (a test
+	 * harness's pipes, say) would otherwise live on in the agent, routers and shims. */
+	close_range(3, ~0U, 0);
 	if (parse_options(argc, argv, &o, &err) < 0) {
 		fprintf(stderr, "coved: %s\n", err.message);
 		return 2;
