@@ -26,7 +26,8 @@
 #define USEC 1000000ull
 #define DYNO_STABLE_USEC (60 * USEC)    /* up this long: the backoff starts over */
 #define DYNO_MEM_CHECK_USEC (5 * USEC)
-#define DYNO_FIRST_ADDRESS 10           /* .1 is the gateway; .2-.9 are for the space's services */
+#define DYNO_FIRST_ADDRESS 10
+#define DYNO_DRAIN_USEC (1 * USEC)          /* out of the router's table this long before SIGTERM */           /* .1 is the gateway; .2-.9 are for the space's services */
 
 static const char *const state_names[] = { "starting", "up", "crashed", "down" };
 
@@ -225,6 +226,8 @@ static void dyno_remove(struct agent *a, struct agent_dyno *d)
 }
 
 /* Asks a dyno to stop: SIGTERM now, SIGKILL at the stop timeout. remove: don't start it again. */
+static void dyno_terminate(struct agent *a, struct agent_dyno *d);
+
 static void dyno_stop(struct agent *a, struct agent_dyno *d, bool remove)
 {
 	d->remove = d->remove || remove;
@@ -233,8 +236,23 @@ static void dyno_stop(struct agent *a, struct agent_dyno *d, bool remove)
 			dyno_remove(a, d);
 		return;
 	}
-	if (d->stopping)
+	if (d->stopping || d->draining)
 		return;
+	if (d->remove && d->port && d->state == DYNO_UP) {
+		/* A web dyno leaves the router's table first (it routes no dyno marked remove), and
+		 * gets SIGTERM once the requests it was sent have had time to finish. */
+		d->draining = true;
+		d->drain_at = time_mono_usec() + DYNO_DRAIN_USEC;
+		agent_want_reconcile(a);
+		return;
+	}
+	dyno_terminate(a, d);
+}
+
+/* SIGTERM now, SIGKILL at the stop timeout. */
+static void dyno_terminate(struct agent *a, struct agent_dyno *d)
+{
+	d->draining = false;
 	agent_event(a, d->app_id, d->app_name, d->name, "Stopping all processes with SIGTERM");
 	struct error err = { 0 };
 	if (sandbox_kill(&d->sb, SIGTERM, &err) < 0)
@@ -260,9 +278,10 @@ void agent_dyno_on_exit(struct agent *a, struct agent_dyno *d)
 	if (oom)
 		agent_event(a, d->app_id, d->app_name, d->name, "Error R15 (Memory quota vastly exceeded)");
 	agent_event(a, d->app_id, d->app_name, d->name, "Process exited with status %d", code);
-	if (d->stopping) {
+	if (d->stopping || d->draining) {
 		dyno_set_state(a, d, DYNO_DOWN);
 		d->stopping = false;
+		d->draining = false;
 		if (d->remove) {
 			dyno_remove(a, d);
 			return;
@@ -323,6 +342,10 @@ void agent_dynos_tick(struct agent *a, uint64_t now)
 {
 	for (size_t i = 0; i < a->n_dynos; i++) {
 		struct agent_dyno *d = a->dynos[i];
+		if (d->draining && now >= d->drain_at) {
+			dyno_terminate(a, d);
+			continue;
+		}
 		if (d->stopping && now >= d->kill_at) {
 			agent_event(a, d->app_id, d->app_name, d->name, "Error R12 (Exit timeout) -> At least one process failed to exit within %u seconds of SIGTERM",
 				    a->cfg->stop_timeout_s);

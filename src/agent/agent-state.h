@@ -72,6 +72,8 @@ struct agent_dyno {
 	unsigned crashes;
 	uint64_t restart_at;    /* when crashed: start again then */
 	bool stopping;          /* SIGTERM sent */
+	bool draining;          /* out of the router's table, SIGTERM at drain_at */
+	uint64_t drain_at;
 	uint64_t kill_at;       /* SIGKILL then */
 	bool remove;            /* when stopped, remove it (otherwise start it again) */
 	uint64_t mem_checked_at;

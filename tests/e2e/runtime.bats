@@ -244,6 +244,49 @@ teardown_file() {
 	api_expect 200 DELETE /apps/app-r >/dev/null
 }
 
+@test "no request fails through the router while a deploy rolls" {
+	api_expect 201 POST /teams/apps '{"name":"app-l","space":"space-x"}' >/dev/null
+	echo v1 >"$BATS_TEST_TMPDIR/index.html"
+	deploy_slug app-l '{"web":"exec python3 -m http.server $PORT"}' "$BATS_TEST_TMPDIR/index.html" >/dev/null
+	api_expect 200 PATCH /apps/app-l/formation/web '{"quantity":2}' >/dev/null
+	wait_dynos app-l 2
+	ingress=$(api GET /spaces/space-x | jq -r .ingress)
+	for i in $(seq 1 50); do
+		curl -fsS -m 2 -o /dev/null -H "Host: app-l.space-x.localhost" "http://$ingress/index.html" && break
+		sleep 0.2
+	done
+	# A load loop through the router, for the whole deploy.
+	(
+		ok=0 failed=0
+		while [ ! -e "$BATS_TEST_TMPDIR/stop" ]; do
+			if curl -fsS -m 5 -o /dev/null -H "Host: app-l.space-x.localhost" "http://$ingress/index.html"; then
+				ok=$((ok + 1))
+			else
+				failed=$((failed + 1))
+			fi
+		done
+		echo "$ok $failed" >"$BATS_TEST_TMPDIR/result"
+	) &
+	loop=$!
+	echo v2 >"$BATS_TEST_TMPDIR/index.html"
+	deploy_slug app-l '{"web":"sleep 1; exec python3 -m http.server $PORT"}' "$BATS_TEST_TMPDIR/index.html" >/dev/null
+	for i in $(seq 1 150); do
+		all=$(api GET /apps/app-l/dynos)
+		[ "$(jq '[.[] | select(.state == "up" and .release.version == 3)] | length' <<<"$all")" -eq 2 ] &&
+			[ "$(jq length <<<"$all")" -eq 2 ] && break
+		sleep 0.1
+	done
+	sleep 2
+	touch "$BATS_TEST_TMPDIR/stop"
+	wait $loop
+	read -r ok failed <"$BATS_TEST_TMPDIR/result"
+	echo "requests: $ok answered, $failed failed" >&3
+	[ "$ok" -gt 20 ]
+	[ "$failed" -eq 0 ]
+	[ "$(curl -fsS -m 2 -H "Host: app-l.space-x.localhost" "http://$ingress/index.html")" = v2 ]
+	api_expect 200 DELETE /apps/app-l >/dev/null
+}
+
 @test "kill -9 of coved: dynos keep running with the same pids and are adopted" {
 	before=$(for d in web.1 web.2 worker.1; do dyno_pid app-a $d; done)
 	pkill -9 -f "coved agent --api $COVE_API_URL" || true
