@@ -160,6 +160,12 @@ static void dyno_start(struct agent *a, struct agent_dyno *d)
 	error_clear(&err);
 	agent_logs_new_epoch(a, d);
 	char **env = dyno_env(d);
+	/* As on Heroku, what the buildpacks left in /app/.profile.d (and /app/.profile) is sourced
+	 * before the process's command. */
+	_cleanup_free_ char *command = xasprintf(
+		"for f in /app/.profile.d/*.sh; do [ -r \"$f\" ] && . \"$f\"; done; "
+		"[ -r /app/.profile ] && . /app/.profile; %s",
+		d->command);
 	struct sandbox_spec spec = {
 		.id = d->id,
 		.state_dir = dir,
@@ -169,7 +175,7 @@ static void dyno_start(struct agent *a, struct agent_dyno *d)
 		.uid = d->uid,
 		.gid = d->uid,
 		.env = env,
-		.command = d->command,
+		.command = command,
 		.memory_bytes = (uint64_t)size->memory_mb * 1024 * 1024,
 		.pids_max = size->pids_max,
 		.cpu_weight = size->cpu_weight,

@@ -126,16 +126,16 @@ snapshot() {
 }
 
 @test "bad requests fail and say what is wrong" {
-	run cove_net space-ensure --space not-a-uuid --cidr 10.0.0.0/16 --uplink-index 1 --outbound-ip 198.18.0.9
+	run cove_net space-ensure --space not-a-uuid --cidr 10.0.0.0/16 --uplink-index 1 --outbound-ip 198.18.0.249
 	[ "$status" -eq 1 ]
 	[ "$output" = "cove-net: space id 'not-a-uuid' is invalid: expected a UUID" ]
-	run cove_net space-ensure --space $OTHER --cidr 10.0.0.1/16 --uplink-index 1 --outbound-ip 198.18.0.9
+	run cove_net space-ensure --space $OTHER --cidr 10.0.0.1/16 --uplink-index 1 --outbound-ip 198.18.0.249
 	[ "$output" = "cove-net: CIDR '10.0.0.1/16' is invalid: host bits are set" ]
-	run cove_net space-ensure --space $OTHER --cidr 100.64.0.0/16 --uplink-index 1 --outbound-ip 198.18.0.9
+	run cove_net space-ensure --space $OTHER --cidr 100.64.0.0/16 --uplink-index 1 --outbound-ip 198.18.0.249
 	[[ "$output" == "cove-net: CIDR '100.64.0.0/16' is invalid: it overlaps 100.64.0.0/10"* ]]
-	run cove_net space-ensure --space $OTHER --cidr 10.0.0.0/16 --uplink-index 1048576 --outbound-ip 198.18.0.9
+	run cove_net space-ensure --space $OTHER --cidr 10.0.0.0/16 --uplink-index 1048576 --outbound-ip 198.18.0.249
 	[ "$status" -eq 2 ]
-	run cove_net space-ensure --space $OTHER --cidr 10.0.0.0/16 --uplink-index $INDEX --outbound-ip 198.18.0.9
+	run cove_net space-ensure --space $OTHER --cidr 10.0.0.0/16 --uplink-index $INDEX --outbound-ip 198.18.0.249
 	[ "$status" -eq 1 ]
 	[ "$output" = "cove-net: space '$OTHER': uplink index $INDEX is taken by space '$SPACE'" ]
 	run cove_net space-ensure --space $OTHER --cidr 10.0.0.0/16 --uplink-index $((INDEX + 1)) --outbound-ip $OUT

@@ -79,6 +79,20 @@ teardown_file() {
 	api_expect 200 DELETE /apps/app-c >/dev/null
 }
 
+@test "what buildpacks left in /app/.profile.d is sourced before a dyno's command" {
+	mkdir -p "$BATS_TEST_TMPDIR/p/app/.profile.d"
+	echo 'export FROM_PROFILE=yes-it-was' >"$BATS_TEST_TMPDIR/p/app/.profile.d/cove-test.sh"
+	tar -czf "$BATS_TEST_TMPDIR/p.tgz" -C "$BATS_TEST_TMPDIR/p" ./app
+	api_expect 201 POST /teams/apps '{"name":"app-p","space":"space-x"}' >/dev/null
+	run cove releases:create -a app-p --slug "$BATS_TEST_TMPDIR/p.tgz" --procfile 'worker: echo "profile=$FROM_PROFILE"; exec sleep 1000'
+	[ "$status" -eq 0 ]
+	api_expect 200 PATCH /apps/app-p/formation/worker '{"quantity":1}' >/dev/null
+	wait_dynos app-p 1
+	for i in $(seq 1 25); do dyno_output app-p worker.1 | grep -q profile= && break; sleep 0.2; done
+	[ "$(dyno_output app-p worker.1)" = "profile=yes-it-was" ]
+	api_expect 200 DELETE /apps/app-p >/dev/null
+}
+
 @test "a dyno of app A reaches a dyno of app B on any TCP port and by UDP" {
 	b=$(dyno_ip app-b worker.1)
 	run in_dyno_net app-a web.1 socat -t2 -T2 - "TCP:$b:7777,connect-timeout=2" </dev/null
