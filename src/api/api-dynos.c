@@ -112,47 +112,35 @@ static int check_target(struct api_request *req, const struct app *a, const char
 	return 0;
 }
 
-static int dyno_restart_one(struct api_request *req, struct error *err)
+/* Requests a restart of the dyno or process type named in the path; verb says it in the audit. */
+static int restart_target(struct api_request *req, bool type, const char *verb, struct error *err)
 {
 	struct app a;
 	int r = api_app_load(req, req->params[0], &a, err);
 	if (r >= 0)
-		r = check_target(req, &a, req->params[1], false, err);
+		r = check_target(req, &a, req->params[1], type, err);
 	if (r >= 0)
 		r = restart_request(req, &a, req->params[1], err);
 	if (r < 0)
 		return r;
-	api_set_action(req, "Restart %s of %s", req->params[1], a.name);
+	api_set_action(req, "%s %s%s of %s", verb, req->params[1], type ? " dynos" : "", a.name);
 	return api_reply(req, 202, json_object());
+}
+
+static int dyno_restart_one(struct api_request *req, struct error *err)
+{
+	return restart_target(req, false, "Restart", err);
 }
 
 static int formation_restart(struct api_request *req, struct error *err)
 {
-	struct app a;
-	int r = api_app_load(req, req->params[0], &a, err);
-	if (r >= 0)
-		r = check_target(req, &a, req->params[1], true, err);
-	if (r >= 0)
-		r = restart_request(req, &a, req->params[1], err);
-	if (r < 0)
-		return r;
-	api_set_action(req, "Restart %s dynos of %s", req->params[1], a.name);
-	return api_reply(req, 202, json_object());
+	return restart_target(req, true, "Restart", err);
 }
 
 /* Stopping a dyno of the formation restarts it, as on Heroku: the formation says it runs. */
 static int dyno_stop(struct api_request *req, struct error *err)
 {
-	struct app a;
-	int r = api_app_load(req, req->params[0], &a, err);
-	if (r >= 0)
-		r = check_target(req, &a, req->params[1], false, err);
-	if (r >= 0)
-		r = restart_request(req, &a, req->params[1], err);
-	if (r < 0)
-		return r;
-	api_set_action(req, "Stop %s of %s", req->params[1], a.name);
-	return api_reply(req, 202, json_object());
+	return restart_target(req, false, "Stop", err);
 }
 
 static int space_dynos(struct api_request *req, struct error *err)
