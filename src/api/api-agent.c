@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "api/api-domains.h"
+#include "api/api-rulesets.h"
 #include "api/api.h"
 #include "base/alloc.h"
 #include "base/log.h"
@@ -133,13 +134,16 @@ static int agent_desired(struct api_request *req, struct error *err)
 	while ((r = store_rows_next(rows, err)) > 0) {
 		if (!store_rows_text(rows, 7) && !host_serves(&req->host, store_rows_text(rows, 2)))
 			continue;
-		json_array_append_new(spaces, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id", store_rows_text(rows, 0),
-							"name", store_rows_text(rows, 1), "region", store_rows_text(rows, 2),
-							"cidr", store_rows_text(rows, 3), "data_cidr", store_rows_text(rows, 4),
-							"state", store_rows_text(rows, 5), "outbound_ip",
-							api_string_or_null(store_rows_text(rows, 6)), "ingress",
-							api_string_or_null(store_rows_text(rows, 8))));
-		r = desired_apps(req, store_rows_text(rows, 0), apps, err);
+		json_t *space = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id", store_rows_text(rows, 0), "name",
+					  store_rows_text(rows, 1), "region", store_rows_text(rows, 2), "cidr",
+					  store_rows_text(rows, 3), "data_cidr", store_rows_text(rows, 4), "state",
+					  store_rows_text(rows, 5), "outbound_ip", api_string_or_null(store_rows_text(rows, 6)),
+					  "ingress", api_string_or_null(store_rows_text(rows, 8)));
+		json_array_append_new(spaces, space);
+		/* The space's trusted IP ranges and outbound rules (api-rulesets.h). */
+		r = api_rulesets_desired(req, store_rows_text(rows, 0), space, err);
+		if (r >= 0)
+			r = desired_apps(req, store_rows_text(rows, 0), apps, err);
 		if (r < 0)
 			break;
 	}

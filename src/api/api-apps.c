@@ -8,6 +8,7 @@
 #include "api/api-logs.h"
 #include "api/api-regions.h"
 #include "api/api-releases.h"
+#include "api/api-space-access.h"
 #include "base/alloc.h"
 #include "base/crypto.h"
 #include "base/timeutil.h"
@@ -139,6 +140,8 @@ static int app_create(struct api_request *req, struct error *err)
 	struct app a = { .internal_routing = internal_routing };
 	if (space_ref) {
 		r = api_space_load(req, space_ref, false, &a.space, err);
+		if (r >= 0)
+			r = api_space_check_create_apps(req, &a.space, err);
 		if (r < 0)
 			return r;
 		if (team_ref) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/api-regions.h"
+#include "api/api-rulesets.h"
 #include "base/alloc.h"
 #include "base/timeutil.h"
 #include "base/validate.h"
@@ -107,7 +108,9 @@ static int space_insert(struct api_request *req, const char *name, const struct 
 			   err);
 	if (r == -EEXIST)
 		return error_set(err, -EEXIST, "space '%s' already exists", name);
-	return r;
+	if (r < 0)
+		return r;
+	return api_rulesets_create(req, ret->id, err);
 }
 
 int api_space_default(struct api_request *req, const struct team *team, struct space *ret, struct error *err)

@@ -149,6 +149,8 @@ extern const struct api_route api_log_routes[];
 extern const struct api_route api_dashboard_routes[];
 extern const struct api_route api_build_routes[];
 extern const struct api_route api_domain_routes[];
+extern const struct api_route api_ruleset_routes[];
+extern const struct api_route api_space_access_routes[];
 
 /*
  * Starts serving on cfg->listen with the given store (which stays the caller's). The server

@@ -125,6 +125,8 @@ teardown_file() {
 @test "a team member sees the space and works with the team's apps" {
 	api_as "$BOB" GET /spaces/acme-prod >/dev/null
 	[ "$(api_status)" = 200 ]
+	# Creating apps in a space takes the create_apps permission (api-network.bats has the rest).
+	api_as "$ANN" PATCH /spaces/acme-prod/members/bob@acme.test '{"permissions":[{"name":"create_apps"}]}' >/dev/null
 	api_as "$BOB" POST /apps '{"name":"bobs-app","space":"acme-prod"}' >/dev/null
 	[ "$(api_status)" = 201 ]
 	api_as "$BOB" PATCH /apps/acme-web/config-vars '{"FROM_BOB":"1"}' >/dev/null

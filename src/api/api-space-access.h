@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Space access: the permissions a team member has on a space, as the Platform API's Space
+ * Access resource (space-app-access). The one permission is `create_apps`: team admins always
+ * have it (and it cannot be taken from them); members have it only where an admin granted it,
+ * as on Heroku.
+ *
+ *   GET   /spaces/{space}/members              every member of the space's team, with permissions
+ *   GET   /spaces/{space}/members/{account}    one (email, id, or "~" for the caller)
+ *   PATCH /spaces/{space}/members/{account}    {"permissions": [{"name": "create_apps"}]} (team admins)
+ *
+ * Each is {"id", "space": {"id", "name"}, "user": {"id", "email"}, "permissions":
+ * [{"name", "description"}], "created_at", "updated_at"}; the id is the member's account id.
+ */
+
+#include "api/api-spaces.h"
+
+/*
+ * Whether the caller may create apps in the space: team admins (and platform administrators)
+ * always, members when granted create_apps. -EACCES with a message saying how to get it.
+ */
+int api_space_check_create_apps(struct api_request *req, const struct space *space, struct error *err);
