@@ -242,9 +242,14 @@ static json_t *table_build(struct agent *a, const struct agent_space *s, const s
 						      json_is_true(json_object_get(app, "internal_routing")), "web", web,
 						      "domains", json_is_array(domains) ? domains : json_array(), "dynos", dynos));
 	}
-	return json_pack("{s:s, s:{s:i, s:i, s:i, s:i, s:i}, s:o}", "space", s->name, "timeouts", "connect_ms",
-			 (int)t.connect_ms, "response_ms", (int)t.response_ms, "idle_ms", (int)t.idle_ms, "header_ms",
-			 (int)t.header_ms, "keepalive_ms", (int)t.keepalive_ms, "apps", apps);
+	json_t *table = json_pack("{s:s, s:{s:i, s:i, s:i, s:i, s:i}, s:o}", "space", s->name, "timeouts", "connect_ms",
+				  (int)t.connect_ms, "response_ms", (int)t.response_ms, "idle_ms", (int)t.idle_ms,
+				  "header_ms", (int)t.header_ms, "keepalive_ms", (int)t.keepalive_ms, "apps", apps);
+	/* The trusted IP ranges: the router checks each request's source too (router-table.h). */
+	json_t *trusted = json_object_get(agent_space_desired(a, s->id), "inbound_rules");
+	if (json_is_array(trusted))
+		json_object_set(table, "trusted", trusted);
+	return table;
 }
 
 static void table_write(struct agent *a, const struct agent_space *s, struct agent_router *r)

@@ -12,6 +12,7 @@
 #include "base/alloc.h"
 #include "base/fileio.h"
 #include "base/log.h"
+#include "base/ruleset.h"
 #include "net/net-space.h"
 
 struct agent_space *agent_space_find(struct agent *a, const char *id)
@@ -20,6 +21,31 @@ struct agent_space *agent_space_find(struct agent *a, const char *id)
 		if (streq(a->spaces[i]->id, id))
 			return a->spaces[i];
 	return NULL;
+}
+
+json_t *agent_space_desired(struct agent *a, const char *id)
+{
+	size_t i;
+	json_t *d;
+	json_array_foreach(json_object_get(a->desired, "spaces"), i, d)
+	{
+		if (streq_ptr(json_string_value(json_object_get(d, "id")), id))
+			return d;
+	}
+	return NULL;
+}
+
+/* FNV-1a of a JSON value's compact text after `salt`: whether rules changed since they were applied. */
+static uint64_t json_hash(json_t *v, const char *salt)
+{
+	_cleanup_free_ char *text = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	_cleanup_free_ char *all = xasprintf("%s %s", salt, text ? text : "null");
+	uint64_t h = 14695981039346656037ull;
+	for (const char *p = all; *p; p++) {
+		h ^= (uint8_t)*p;
+		h *= 1099511628211ull;
+	}
+	return h ? h : 1;
 }
 
 static char *space_path(struct agent *a, const char *id)
@@ -137,6 +163,52 @@ static void host_ensure(struct agent *a)
 		a->host_ensured = true;
 }
 
+/*
+ * The egress chain of a space from its outbound rules (an allowlist, base/ruleset.h): the
+ * space's resolver first, then an accept per rule, then a drop of everything else. Without
+ * rules in the desired state (an older API), nothing is filtered. A rule the agent cannot
+ * read is left out, which narrows what dynos reach rather than widening it.
+ */
+static size_t egress_rules(const struct agent_space *s, json_t *rules, struct net_nft_rule *ret, size_t max)
+{
+	if (!json_is_array(rules))
+		return 0;
+	uint32_t resolver = s->net.addr + 1;
+	size_t n = 0;
+	ret[n++] = (struct net_nft_rule){ { resolver, 32 }, NET_NFT_UDP, AGENT_SPACE_RESOLVER_PORT, AGENT_SPACE_RESOLVER_PORT, true };
+	ret[n++] = (struct net_nft_rule){ { resolver, 32 }, NET_NFT_TCP, AGENT_SPACE_RESOLVER_PORT, AGENT_SPACE_RESOLVER_PORT, true };
+	size_t i;
+	json_t *j;
+	json_array_foreach(rules, i, j)
+	{
+		struct outbound_rule o;
+		struct error err = { 0 };
+		if (n + 1 >= max)
+			break;
+		if (outbound_rule_parse(i + 1, json_string_value(json_object_get(j, "target")),
+					json_integer_value(json_object_get(j, "from_port")),
+					json_integer_value(json_object_get(j, "to_port")),
+					json_string_value(json_object_get(j, "protocol")), &o, &err) < 0) {
+			log_warning("agent: space '%s': outbound %s", s->name, err.message);
+			continue;
+		}
+		static const enum net_nft_proto protos[] = { [RULESET_ANY] = NET_NFT_ANY, [RULESET_TCP] = NET_NFT_TCP,
+							     [RULESET_UDP] = NET_NFT_UDP, [RULESET_ICMP] = NET_NFT_ICMP };
+		struct net_nft_rule *r = &ret[n++];
+		*r = (struct net_nft_rule){ .daddr = o.target, .proto = protos[o.protocol], .accept = true };
+		/* Port 0 is no destination: 0-N is 1-N, and 0-65535 any port. */
+		bool ports = o.protocol == RULESET_TCP || o.protocol == RULESET_UDP;
+		if (ports && !(o.from_port <= 1 && o.to_port == RULESET_PORT_MAX) && o.to_port > 0) {
+			r->port_min = o.from_port ? o.from_port : 1;
+			r->port_max = o.to_port;
+		} else if (ports && o.to_port == 0) {
+			n--; /* only port 0: matches nothing */
+		}
+	}
+	ret[n++] = (struct net_nft_rule){ { 0, 0 }, NET_NFT_ANY, 0, 0, false };
+	return n;
+}
+
 static void space_ensure(struct agent *a, struct agent_space *s)
 {
 	/* Dynos may reach the space's router on the gateway (internal routing, agent-router.h). */
@@ -144,20 +216,73 @@ static void space_ensure(struct agent *a, struct agent_space *s)
 		{ .daddr = { .addr = s->net.addr + 1, .prefix = 32 }, .proto = NET_NFT_TCP,
 		  .port_min = AGENT_ROUTER_INTERNAL_PORT, .port_max = AGENT_ROUTER_INTERNAL_PORT, .accept = true },
 	};
+	json_t *outbound = json_object_get(agent_space_desired(a, s->id), "outbound_rules");
+	struct net_nft_rule egress[RULESET_OUTBOUND_MAX + 3];
+	size_t n_egress = egress_rules(s, outbound, egress, ARRAY_SIZE(egress));
 	struct net_space_config cfg = {
 		.space_id = s->id,
 		.cidr = s->cidr,
 		.uplink_index = s->uplink_index,
 		.outbound_ip = s->outbound_ip,
-		.rules = { .services = services, .n_services = ARRAY_SIZE(services) },
+		.rules = { .services = services, .n_services = ARRAY_SIZE(services), .egress = egress, .n_egress = n_egress },
 	};
 	struct error err = { 0 };
 	if (net_space_ensure(&cfg, &err) < 0) {
 		log_error("agent: space '%s': %s", s->name, err.message);
 		return;
 	}
+	bool again = s->rules_hash != 0;
+	s->rules_hash = json_hash(outbound, "");
 	s->ensured = true;
-	log_info("agent: space '%s' ready, leaving from %s", s->name, s->outbound_ip);
+	if (again)
+		log_info("agent: space '%s': outbound rules applied", s->name);
+	else
+		log_info("agent: space '%s' ready, leaving from %s", s->name, s->outbound_ip);
+}
+
+/* The kernel's half of the trusted IP ranges: the space's ingress table (net-space.h). */
+static void ingress_ensure(struct agent *a, struct agent_space *s, json_t *inbound)
+{
+	char ingress[32];
+	agent_router_listen(a, s, ingress);
+	uint64_t h = json_hash(inbound, ingress);
+	if (h == s->ingress_hash)
+		return;
+	struct net_nft_source trusted[RULESET_INBOUND_MAX];
+	size_t n = 0;
+	if (!json_is_array(inbound)) {
+		trusted[n++] = (struct net_nft_source){ { 0, 0 }, true }; /* an older API: all trusted */
+	} else {
+		size_t i;
+		json_t *j;
+		json_array_foreach(inbound, i, j)
+		{
+			struct inbound_rule rule;
+			struct error err = { 0 };
+			if (n == ARRAY_SIZE(trusted))
+				break;
+			if (inbound_rule_parse(i + 1, json_string_value(json_object_get(j, "action")),
+					       json_string_value(json_object_get(j, "source")), &rule, &err) < 0) {
+				log_warning("agent: space '%s': trusted IP ranges: %s", s->name, err.message);
+				continue;
+			}
+			trusted[n++] = (struct net_nft_source){ rule.source, rule.allow };
+		}
+	}
+	char addr[16];
+	agent_router_ingress(s, addr);
+	struct in_addr in;
+	inet_pton(AF_INET, addr, &in);
+	struct net_nft_ingress cfg = { .addr = ntohl(in.s_addr), .port = (uint16_t)a->cfg->router_port, .trusted = trusted,
+				       .n_trusted = n };
+	struct error err = { 0 };
+	if (net_space_ingress_apply(s->id, &cfg, &err) < 0) {
+		log_error("agent: space '%s': trusted IP ranges: %s", s->name, err.message);
+		return;
+	}
+	if (s->ingress_hash)
+		log_info("agent: space '%s': trusted IP ranges applied", s->name);
+	s->ingress_hash = h;
 }
 
 void agent_spaces_reconcile(struct agent *a, json_t *desired_spaces)
@@ -203,6 +328,9 @@ void agent_spaces_reconcile(struct agent *a, json_t *desired_spaces)
 			s->deleting = true;
 			continue;
 		}
+		/* Changed outbound rules: the space's table is made again (net_space_ensure() is idempotent). */
+		if (s->ensured && s->rules_hash != json_hash(json_object_get(d, "outbound_rules"), ""))
+			s->ensured = false;
 		if (!s->ensured) {
 			if (host_dirty) {
 				host_ensure(a);
@@ -210,6 +338,8 @@ void agent_spaces_reconcile(struct agent *a, json_t *desired_spaces)
 			}
 			space_ensure(a, s);
 		}
+		if (s->ensured)
+			ingress_ensure(a, s, json_object_get(d, "inbound_rules"));
 		char ingress[32];
 		agent_router_listen(a, s, ingress);
 		if (s->ensured && (streq(state, "allocating") || !reported_ip || !streq(reported_ip, s->outbound_ip) ||
@@ -250,6 +380,7 @@ void agent_spaces_collect(struct agent *a)
 		log_info("agent: space '%s' destroyed", s->name);
 		/* Keep a tombstone until the API has heard of it. */
 		s->report_destroyed = s->seen;
+		s->rules_hash = s->ingress_hash = 0;
 		if (s->report_destroyed) {
 			s->ensured = false;
 			s->deleting = false;

@@ -20,6 +20,15 @@ void agent_spaces_collect(struct agent *a);
 
 struct agent_space *agent_space_find(struct agent *a, const char *id);
 
+/* The space's object in the desired state (borrowed), or NULL. */
+json_t *agent_space_desired(struct agent *a, const char *id);
+
+/*
+ * The DNS resolver of a space, which dynos reach whatever the outbound rules say: UDP and
+ * TCP to this port of the space's gateway (the address the DNS responder listens on).
+ */
+#define AGENT_SPACE_RESOLVER_PORT 53
+
 /* The space part of a report: JSON objects for the API; marks them sent. */
 json_t *agent_spaces_report(struct agent *a);
 /* After a failed report: what was marked sent must be sent again. */

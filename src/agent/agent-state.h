@@ -38,6 +38,8 @@ struct agent_space {
 	bool deleting;
 	bool report_allocated; /* the API must hear it is allocated */
 	bool report_destroyed; /* the API must hear it is gone */
+	uint64_t rules_hash;   /* of the outbound rules its table was made with */
+	uint64_t ingress_hash; /* of the trusted IP ranges and ingress last applied; 0: none */
 	uint64_t router_log_read; /* bytes of its router's request log shipped (agent-logs.c) */
 	bool router_log_seen;
 };

@@ -74,17 +74,19 @@ void net_nft_render_host(const struct net_nft_snat *snat, size_t n, struct strbu
 
 static int render_rule(const struct net_nft_rule *rule, struct strbuf *out, struct error *err)
 {
-	static const char *const proto[] = { [NET_NFT_TCP] = "tcp", [NET_NFT_UDP] = "udp" };
+	static const char *const proto[] = { [NET_NFT_TCP] = "tcp", [NET_NFT_UDP] = "udp", [NET_NFT_ICMP] = "icmp" };
 	char net[NET_IPV4_STRING_MAX];
 	net_ipv4_format(rule->daddr.addr, net);
 	if (rule->daddr.prefix > 32 || (rule->daddr.addr & ~net_prefix_mask(rule->daddr.prefix)))
 		return error_set(err, -EINVAL, "filter rule for '%s/%u' is invalid: not a network address", net,
 				 rule->daddr.prefix);
 	bool any_port = rule->port_min == 0 && rule->port_max == 0;
-	if (rule->proto != NET_NFT_ANY && rule->proto != NET_NFT_TCP && rule->proto != NET_NFT_UDP)
+	if (rule->proto != NET_NFT_ANY && rule->proto != NET_NFT_TCP && rule->proto != NET_NFT_UDP &&
+	    rule->proto != NET_NFT_ICMP)
 		return error_set(err, -EINVAL, "filter rule for '%s/%u' is invalid: unknown protocol", net,
 				 rule->daddr.prefix);
-	if (!any_port && (rule->proto == NET_NFT_ANY || rule->port_min == 0 || rule->port_min > rule->port_max))
+	if (!any_port && (rule->proto == NET_NFT_ANY || rule->proto == NET_NFT_ICMP || rule->port_min == 0 ||
+			  rule->port_min > rule->port_max))
 		return error_set(err, -EINVAL, "filter rule for '%s/%u' is invalid: bad port range %u-%u", net,
 				 rule->daddr.prefix, rule->port_min, rule->port_max);
 
@@ -143,6 +145,56 @@ int net_nft_render_space(const struct net_nft_space *space, struct strbuf *out, 
 		      "\t\toifname \"uplink\" masquerade\n"
 		      "\t}\n"
 		      "}\n");
+	return 0;
+}
+
+void net_nft_ingress_table(const char *space_id, char ret[static NET_NFT_INGRESS_TABLE_MAX])
+{
+	size_t n = 0;
+	for (const char *p = space_id; *p && n < 8; p++)
+		if ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))
+			ret[8 + n++] = *p;
+	memcpy(ret, "cove_in_", 8);
+	ret[8 + n] = '\0';
+}
+
+void net_nft_render_ingress_delete(const char *table, struct strbuf *out)
+{
+	strbuf_addf(out, "table ip %s {}\ndelete table ip %s\n", table, table);
+}
+
+int net_nft_render_ingress(const char *table, const struct net_nft_ingress *in, struct strbuf *out,
+			   struct error *err)
+{
+	char addr[NET_IPV4_STRING_MAX];
+	net_ipv4_format(in->addr, addr);
+	if (in->port == 0)
+		return error_set(err, -EINVAL, "ingress '%s' is invalid: no port", addr);
+	strbuf_addf(out, "# cove: the trusted IP ranges of a space's ingress, rendered by src/net/net-nft.c\n");
+	net_nft_render_ingress_delete(table, out);
+	strbuf_addf(out,
+		    "table ip %s {\n"
+		    "\t# client -> the space's router; the first match decides, the rest is dropped\n"
+		    "\tchain trusted {\n",
+		    table);
+	for (size_t i = 0; i < in->n_trusted; i++) {
+		const struct cidr4 *c = &in->trusted[i].saddr;
+		char net[NET_IPV4_STRING_MAX];
+		net_ipv4_format(c->addr, net);
+		if (c->prefix > 32 || (c->addr & ~net_prefix_mask(c->prefix)))
+			return error_set(err, -EINVAL, "trusted range '%s/%u' is invalid: not a network address", net,
+					 c->prefix);
+		strbuf_addf(out, "\t\tip saddr %s/%u %s\n", net, c->prefix, in->trusted[i].accept ? "return" : "drop");
+	}
+	strbuf_addf(out,
+		    "\t\tdrop\n"
+		    "\t}\n\n"
+		    "\tchain input {\n"
+		    "\t\ttype filter hook input priority filter; policy accept;\n"
+		    "\t\tip daddr %s tcp dport %u jump trusted\n"
+		    "\t}\n"
+		    "}\n",
+		    addr, in->port);
 	return 0;
 }
 

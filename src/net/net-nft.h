@@ -45,6 +45,7 @@ enum net_nft_proto {
 	NET_NFT_ANY,
 	NET_NFT_TCP,
 	NET_NFT_UDP,
+	NET_NFT_ICMP, /* every ICMP type: no ports */
 };
 
 /*
@@ -84,6 +85,39 @@ struct net_nft_space {
  *                CIDRs, so only the uplink address tells them apart on the host)
  */
 int net_nft_render_space(const struct net_nft_space *space, struct strbuf *out, struct error *err);
+
+/*
+ * The trusted IP ranges of a space's ingress, its router's address and port on the host:
+ * sources in order, the first match deciding; what no rule accepts is dropped.
+ */
+struct net_nft_source {
+	struct cidr4 saddr;
+	bool accept;
+};
+
+struct net_nft_ingress {
+	uint32_t addr; /* the ingress address (host byte order) */
+	uint16_t port; /* the router's port on it */
+	const struct net_nft_source *trusted;
+	size_t n_trusted;
+};
+
+/* The host table of a space's ingress: "cove_in_" and the first 8 hex digits of its id. */
+#define NET_NFT_INGRESS_TABLE_MAX 24
+void net_nft_ingress_table(const char *space_id, char ret[static NET_NFT_INGRESS_TABLE_MAX]);
+
+/*
+ * Renders the ingress table of a space (`table ip cove_in_<id>` in the host namespace), which
+ * lets only trusted sources reach the router's port on the ingress address:
+ *   input:   TCP to addr:port jumps to `trusted`; everything else is left alone
+ *   trusted: `ip saddr <range> return` for an allowed range, `drop` for a denied one, and a
+ *            final drop
+ * The table stands beside the host table (`inet cove`), one per space, so that a change of
+ * one space's ranges replaces that table alone; net_nft_render_ingress_delete() removes it.
+ */
+int net_nft_render_ingress(const char *table, const struct net_nft_ingress *in, struct strbuf *out,
+			   struct error *err);
+void net_nft_render_ingress_delete(const char *table, struct strbuf *out);
 
 /*
  * Applies a rendered ruleset in the namespace netns_fd (-1: the current one): forks, enters

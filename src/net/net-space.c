@@ -264,6 +264,20 @@ int net_space_ensure(const struct net_space_config *cfg, struct error *err)
 	return r;
 }
 
+int net_space_ingress_apply(const char *space_id, const struct net_nft_ingress *in, struct error *err)
+{
+	char id[ID_STRING_MAX], table[NET_NFT_INGRESS_TABLE_MAX];
+	int r = net_id_normalize("space", space_id, id, err);
+	if (r < 0)
+		return r;
+	net_nft_ingress_table(id, table);
+	_cleanup_strbuf_ struct strbuf text = STRBUF_INIT;
+	r = net_nft_render_ingress(table, in, &text, err);
+	if (r < 0)
+		return r;
+	return net_nft_apply(-1, table, text.buf, err);
+}
+
 int net_space_dynos(const char *space_id, char ***ret, size_t *ret_n, struct error *err)
 {
 	char ns_name[NET_NETNS_NAME_MAX];
@@ -346,5 +360,12 @@ int net_space_destroy(const char *space_id, struct error *err)
 		if (r < 0)
 			return r;
 	}
+	char table[NET_NFT_INGRESS_TABLE_MAX];
+	net_nft_ingress_table(id, table);
+	_cleanup_strbuf_ struct strbuf gone = STRBUF_INIT;
+	net_nft_render_ingress_delete(table, &gone);
+	r = net_nft_apply(-1, table, gone.buf, err);
+	if (r < 0)
+		return r;
 	return net_netns_remove(ns_name, err);
 }

@@ -38,9 +38,16 @@ struct net_space_config {
 int net_space_ensure(const struct net_space_config *cfg, struct error *err);
 
 /*
+ * Makes the kernel let only the trusted IP ranges of a space reach its router: replaces the
+ * space's ingress table in the host namespace (net_nft_render_ingress()) in one transaction,
+ * so that connections from sources that stay trusted are not disturbed.
+ */
+int net_space_ingress_apply(const char *space_id, const struct net_nft_ingress *in, struct error *err);
+
+/*
  * Removes everything of a space: the namespaces of the dynos still attached to it, its
- * uplink, its outbound IP on cove-out, its NAT rule (by re-rendering the host table) and its
- * namespace. Succeeds when nothing of it is left, so it may be called again.
+ * uplink, its outbound IP on cove-out, its NAT rule (by re-rendering the host table), its
+ * ingress table and its namespace. Succeeds when nothing of it is left, so it may be called again.
  */
 int net_space_destroy(const char *space_id, struct error *err);
 

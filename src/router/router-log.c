@@ -24,6 +24,7 @@ static const struct {
 	[ROUTER_H28] = { "H28", "Client Connection Idle", 408 },
 	[ROUTER_H80] = { "H80", "Maintenance mode", 503 },
 	[ROUTER_NO_APP] = { NULL, "No such app", 404 },
+	[ROUTER_UNTRUSTED] = { NULL, "Untrusted source IP", 403 },
 };
 
 const char *router_error_code(enum router_error e)
@@ -101,6 +102,8 @@ size_t router_log_format(char *out, const char *timestamp, const struct router_l
 		*p++ = '"';
 	} else if (e->error == ROUTER_H80) {
 		p = put(p, "info code=H80 desc=\"Maintenance mode\"");
+	} else if (e->error == ROUTER_UNTRUSTED) {
+		p = put(p, "error desc=\"Untrusted source IP\"");
 	} else {
 		p = put(p, "info");
 	}
@@ -144,6 +147,7 @@ static const char *reason(int status)
 {
 	switch (status) {
 	case 400: return "Bad Request";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
@@ -156,7 +160,7 @@ static const char *reason(int status)
 	return "Error";
 }
 
-enum { PAGE_APP_ERROR, PAGE_MAINTENANCE, PAGE_NO_APP, PAGE_400, PAGE_405, PAGE_408, PAGE_414, PAGE_417, PAGE_431,
+enum { PAGE_APP_ERROR, PAGE_MAINTENANCE, PAGE_NO_APP, PAGE_UNTRUSTED, PAGE_400, PAGE_405, PAGE_408, PAGE_414, PAGE_417, PAGE_431,
        PAGE_505, PAGE_MAX_ };
 
 static struct rstr pages[PAGE_MAX_][2]; /* [page][keep_alive] */
@@ -196,6 +200,9 @@ void router_pages_init(void)
 		[PAGE_MAINTENANCE] = { 503, "Offline for Maintenance",
 				       "This app is undergoing maintenance right now. Please check back later." },
 		[PAGE_NO_APP] = { 404, "No such app", "There is no app configured at that hostname." },
+		[PAGE_UNTRUSTED] = { 403, "Forbidden",
+				     "Your IP address is not in the trusted IP ranges of this space, so this app cannot "
+				     "be reached from it." },
 		[PAGE_400] = { 400, "Bad Request", "The request could not be understood." },
 		[PAGE_405] = { 405, "Method Not Allowed", "The router does not support this method." },
 		[PAGE_408] = { 408, "Request Timeout", "The request did not arrive in time." },
@@ -219,6 +226,9 @@ struct rstr router_page(enum router_error e, int status, bool keep_alive)
 		break;
 	case ROUTER_NO_APP:
 		page = PAGE_NO_APP;
+		break;
+	case ROUTER_UNTRUSTED:
+		page = PAGE_UNTRUSTED;
 		break;
 	case ROUTER_OK:
 	case ROUTER_H26:

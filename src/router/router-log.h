@@ -43,6 +43,7 @@ enum router_error {
 	ROUTER_H28, /* Client Connection Idle: the request body stalled */
 	ROUTER_H80, /* Maintenance mode */
 	ROUTER_NO_APP, /* no app answers to the host: 404 */
+	ROUTER_UNTRUSTED, /* the client's address is not in the space's trusted IP ranges: 403 */
 	ROUTER_ERROR_MAX_,
 };
 

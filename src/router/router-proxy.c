@@ -142,6 +142,7 @@ struct client {
 	struct client *prev, *next; /* the loop's clients; `next` in free lists */
 	struct client *pending_next;
 	char peer[INET_ADDRSTRLEN];
+	uint32_t peer_addr;   /* network byte order */
 
 	struct buf *in;
 	uint32_t in_len;      /* bytes in `in`; the current request's head starts at 0 */
@@ -889,6 +890,14 @@ static void exchange_start(struct loop *l, struct client *c, const struct http_r
 
 	const struct route_app *app = route_table_find(l->table, req->host.p, req->host.len, c->internal);
 	bool no_body = req->body == HTTP_BODY_NONE;
+	if (app)
+		memcpy(c->app, app->name, sizeof(c->app));
+	/* The trusted IP ranges: the kernel drops the rest already, this is the second lock. */
+	if (!c->internal && !route_table_trusts(l->table, c->peer_addr)) {
+		log_request(l, c, ROUTER_UNTRUSTED, 403);
+		client_respond(l, c, ROUTER_UNTRUSTED, 403, no_body);
+		return;
+	}
 	if (!app) {
 		log_request(l, c, ROUTER_NO_APP, 404);
 		client_respond(l, c, ROUTER_NO_APP, 404, no_body);
@@ -1643,6 +1652,7 @@ static void accept_batch(struct loop *l, struct sock *ls)
 		c->state = C_IDLE;
 		if (!inet_ntop(AF_INET, &sa.sin_addr, c->peer, sizeof(c->peer)))
 			strcpy(c->peer, "0.0.0.0");
+		c->peer_addr = sa.sin_addr.s_addr;
 		c->next = l->clients.next;
 		c->prev = &l->clients;
 		l->clients.next->prev = c;

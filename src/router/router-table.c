@@ -66,6 +66,7 @@ static void table_free(struct route_table *t)
 	free(t->dynos);
 	free(t->slots);
 	free(t->names);
+	free(t->trusted);
 	free(t);
 }
 
@@ -88,6 +89,7 @@ struct route_table *route_table_empty(void)
 	t->timeouts = router_timeouts_default;
 	t->n_slots = 1;
 	t->slots = xcalloc(1, sizeof(*t->slots));
+	t->trust_all = true;
 	return t;
 }
 
@@ -157,6 +159,33 @@ static int parse_timeouts(json_t *j, struct router_timeouts *t, struct error *er
 	return 0;
 }
 
+static int parse_trusted(json_t *j, struct route_table *t, struct error *err)
+{
+	t->trust_all = true;
+	if (!j)
+		return 0;
+	if (!json_is_array(j) || json_array_size(j) > RULESET_INBOUND_MAX)
+		return error_set(err, -EINVAL, "'trusted' is not a list of at most %d rules", RULESET_INBOUND_MAX);
+	t->trusted = xcalloc(json_array_size(j) + 1, sizeof(*t->trusted));
+	size_t i;
+	json_t *rule;
+	json_array_foreach(j, i, rule)
+	{
+		int r = inbound_rule_parse(i + 1, json_string_value(json_object_get(rule, "action")),
+					   json_string_value(json_object_get(rule, "source")), &t->trusted[i], err);
+		if (r < 0)
+			return r;
+	}
+	t->n_trusted = json_array_size(j);
+	t->trust_all = inbound_is_open(t->trusted, t->n_trusted);
+	return 0;
+}
+
+bool route_table_trusts(const struct route_table *t, uint32_t addr)
+{
+	return t->trust_all || inbound_allows(t->trusted, t->n_trusted, ntohl(addr));
+}
+
 int route_table_parse(const char *text, size_t len, struct route_table **ret, struct error *err)
 {
 	json_error_t jerr;
@@ -174,6 +203,9 @@ int route_table_parse(const char *text, size_t len, struct route_table **ret, st
 	}
 	snprintf(t->space, sizeof(t->space), "%s", space ? space : "");
 	r = parse_timeouts(json_object_get(root, "timeouts"), &t->timeouts, err);
+	if (r < 0)
+		goto out;
+	r = parse_trusted(json_object_get(root, "trusted"), t, err);
 	if (r < 0)
 		goto out;
 

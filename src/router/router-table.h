@@ -12,7 +12,12 @@
  *                 "header_ms": 30000, "keepalive_ms": 90000},
  *    "apps": [{"id": "…", "name": "myapp", "maintenance": false, "internal": false, "web": 2,
  *              "domains": ["myapp.acme-prod.localhost", "www.example.com", "*.example.org"],
- *              "dynos": [{"id": "…", "name": "web.1", "address": "10.0.0.10", "port": 5000}]}]}
+ *              "dynos": [{"id": "…", "name": "web.1", "address": "10.0.0.10", "port": 5000}]}],
+ *    "trusted": [{"action": "allow", "source": "203.0.113.0/24"}]}
+ *
+ * `trusted` is the space's trusted IP ranges (base/ruleset.h): a request that reaches the
+ * ingress address from a source they do not allow gets a 403 page; without `trusted`, every
+ * source is. Requests on the internal address come from dynos and are never checked.
  *
  * `web` is the quantity of the web formation: no up dyno with `web` 0 is H14 (no web dynos
  * running), with `web` > 0 H10 (app crashed). A domain "*.example.org" answers for every name
@@ -29,6 +34,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/ruleset.h"
 
 #define ROUTE_NAME_MAX 64
 #define ROUTE_ID_MAX 40
@@ -76,6 +82,9 @@ struct route_table {
 	struct route_domain *slots; /* open addressing, a power of two, at most half full */
 	size_t n_slots;
 	char *names;                /* the domains' storage */
+	bool trust_all;             /* no trusted IP ranges narrower than 0.0.0.0/0 */
+	struct inbound_rule *trusted;
+	size_t n_trusted;
 };
 
 /* The timeouts of Heroku's router, used where the table does not say. */
@@ -101,4 +110,7 @@ void route_table_unref(struct route_table *t);
  * port), or NULL. Internal-routing apps are found only when `internal` is true, that is for
  * a request that came in on the space's internal address.
  */
+/* Whether a client at addr (network byte order) may use the ingress. */
+bool route_table_trusts(const struct route_table *t, uint32_t addr);
+
 const struct route_app *route_table_find(const struct route_table *t, const char *host, size_t len, bool internal);
