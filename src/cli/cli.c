@@ -46,6 +46,10 @@ const struct cli_option cli_options[OPT_MAX_] = {
 	[OPT_DYNO] = { "dyno", 'd', "DYNO", "only lines of this dyno (web.1) or process type (web)" },
 	[OPT_PROCFILE] = { "procfile", 0, "PROCFILE", "a Procfile, or its text: 'web: cmd' lines (or 'web=cmd')" },
 	[OPT_INDEX] = { "index", 'i', "N", "the position in the list, from 1" },
+	[OPT_DEST] = { "dest", 0, "CIDR", "the destination network, in CIDR notation" },
+	[OPT_PROTOCOL] = { "protocol", 0, "PROTOCOL", "tcp, udp, icmp or any" },
+	[OPT_PORT] = { "port", 0, "PORT", "a port, a range LOW-HIGH, or any" },
+	[OPT_PERMISSION] = { "permission", 0, "PERMISSION", "the permission: create_apps" },
 	[OPT_HELP] = { "help", 'h', NULL, "show the help of the command" },
 };
 

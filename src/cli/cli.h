@@ -53,6 +53,10 @@ enum cli_opt {
 	OPT_TAIL,
 	OPT_SOURCE,
 	OPT_DYNO,
+	OPT_DEST,
+	OPT_PROTOCOL,
+	OPT_PORT,
+	OPT_PERMISSION,
 	OPT_HELP,
 	OPT_MAX_
 };
@@ -100,6 +104,7 @@ extern const struct cli_command cli_ps_commands[];
 extern const struct cli_command cli_log_commands[];
 extern const struct cli_command cli_admin_commands[];
 extern const struct cli_command cli_build_commands[];
+extern const struct cli_command cli_network_commands[];
 
 struct cli_api;
 

@@ -27,7 +27,7 @@ static const struct {
 	{ "Accounts", cli_auth_commands },  { "Teams", cli_team_commands },       { "Spaces", cli_space_commands },
 	{ "Apps", cli_app_commands },       { "Config vars", cli_config_commands }, { "Domains", cli_domain_commands },
 	{ "Releases", cli_release_commands }, { "Dynos", cli_ps_commands },       { "Builds", cli_build_commands },
-	{ "Logs", cli_log_commands },
+	{ "Logs", cli_log_commands },         { "Space network", cli_network_commands },
 	{ "Administration", cli_admin_commands },
 };
 
