@@ -176,6 +176,67 @@ static void test_space_bad_rules(void **state)
 	}
 }
 
+static void test_ingress(void **state)
+{
+	const struct net_nft_source trusted[] = {
+		{ { 0xcb007107u, 32 }, false },
+		{ { 0xcb007100u, 24 }, true },
+	};
+	struct net_nft_ingress in = { ip("127.0.2.6"), 8080, trusted, ARRAY_SIZE(trusted) };
+	char table[NET_NFT_INGRESS_TABLE_MAX];
+	net_nft_ingress_table("1a2b3c4d-0000-4000-8000-00000000abcd", table);
+	assert_string_equal(table, "cove_in_1a2b3c4d");
+	_cleanup_strbuf_ struct strbuf out = STRBUF_INIT;
+	struct error err = { 0 };
+	assert_int_equal(net_nft_render_ingress(table, &in, &out, &err), 0);
+	assert_string_equal(out.buf,
+			    "# cove: the trusted IP ranges of a space's ingress, rendered by src/net/net-nft.c\n"
+			    "table ip cove_in_1a2b3c4d {}\n"
+			    "delete table ip cove_in_1a2b3c4d\n"
+			    "table ip cove_in_1a2b3c4d {\n"
+			    "\t# client -> the space's router; the first match decides, the rest is dropped\n"
+			    "\tchain trusted {\n"
+			    "\t\tip saddr 203.0.113.7/32 drop\n"
+			    "\t\tip saddr 203.0.113.0/24 return\n"
+			    "\t\tdrop\n"
+			    "\t}\n\n"
+			    "\tchain input {\n"
+			    "\t\ttype filter hook input priority filter; policy accept;\n"
+			    "\t\tip daddr 127.0.2.6 tcp dport 8080 jump trusted\n"
+			    "\t}\n"
+			    "}\n");
+	/* No trusted range: every source is dropped. */
+	_cleanup_strbuf_ struct strbuf none = STRBUF_INIT;
+	in.n_trusted = 0;
+	assert_int_equal(net_nft_render_ingress(table, &in, &none, &err), 0);
+	assert_non_null(strstr(none.buf, "\tchain trusted {\n\t\tdrop\n\t}\n"));
+	/* Malformed ranges and a missing port are refused. */
+	const struct net_nft_source bad = { { 0xcb007101u, 24 }, true };
+	in = (struct net_nft_ingress){ ip("127.0.2.6"), 8080, &bad, 1 };
+	_cleanup_strbuf_ struct strbuf b = STRBUF_INIT;
+	assert_int_equal(net_nft_render_ingress(table, &in, &b, &err), -EINVAL);
+	assert_non_null(strstr(err.message, "'203.0.113.1/24' is invalid"));
+	in.n_trusted = 0;
+	in.port = 0;
+	assert_int_equal(net_nft_render_ingress(table, &in, &b, &err), -EINVAL);
+	_cleanup_strbuf_ struct strbuf del = STRBUF_INIT;
+	net_nft_render_ingress_delete(table, &del);
+	assert_string_equal(del.buf, "table ip cove_in_1a2b3c4d {}\ndelete table ip cove_in_1a2b3c4d\n");
+}
+
+static void test_icmp_rule(void **state)
+{
+	const struct net_nft_rule rules[] = { { { 0xc6336400u, 24 }, NET_NFT_ICMP, 0, 0, true } };
+	_cleanup_strbuf_ struct strbuf out = STRBUF_INIT;
+	struct error err = { 0 };
+	struct net_nft_space space = { .egress = rules, .n_egress = 1 };
+	assert_int_equal(net_nft_render_space(&space, &out, &err), 0);
+	assert_non_null(strstr(out.buf, "\t\tip daddr 198.51.100.0/24 meta l4proto icmp accept\n"));
+	const struct net_nft_rule ported[] = { { { 0xc6336400u, 24 }, NET_NFT_ICMP, 8, 8, true } };
+	space.egress = ported;
+	assert_int_equal(net_nft_render_space(&space, &out, &err), -EINVAL);
+}
+
 /* Runs `nft --check` on text: nft parses and the kernel validates, nothing is applied. */
 static int nft_check(const char *text)
 {
@@ -204,6 +265,16 @@ static void test_nft_accepts(void **state)
 	_cleanup_strbuf_ struct strbuf empty = STRBUF_INIT;
 	net_nft_render_host(NULL, 0, &empty);
 	assert_int_equal(nft_check(empty.buf), 0);
+
+	const struct net_nft_source trusted[] = { { { 0xcb007107u, 32 }, false }, { { 0, 0 }, true } };
+	struct net_nft_ingress in = { ip("127.0.2.6"), 80, trusted, ARRAY_SIZE(trusted) };
+	_cleanup_strbuf_ struct strbuf ingress = STRBUF_INIT;
+	assert_int_equal(net_nft_render_ingress("cove_in_1a2b3c4d", &in, &ingress, NULL), 0);
+	assert_int_equal(nft_check(ingress.buf), 0);
+	const struct net_nft_rule icmp[] = { { { 0, 0 }, NET_NFT_ICMP, 0, 0, true } };
+	_cleanup_strbuf_ struct strbuf space_icmp = STRBUF_INIT;
+	assert_int_equal(net_nft_render_space(&(struct net_nft_space){ .egress = icmp, .n_egress = 1 }, &space_icmp, NULL), 0);
+	assert_int_equal(nft_check(space_icmp.buf), 0);
 }
 
 int main(void)
@@ -214,6 +285,8 @@ int main(void)
 		cmocka_unit_test(test_space_empty),
 		cmocka_unit_test(test_space_rules),
 		cmocka_unit_test(test_space_bad_rules),
+		cmocka_unit_test(test_ingress),
+		cmocka_unit_test(test_icmp_rule),
 		cmocka_unit_test(test_nft_accepts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
