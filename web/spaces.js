@@ -208,8 +208,7 @@ function appsTab(ctx) {
 		list);
 }
 
-// Trusted IP ranges: where the API serves the inbound ruleset, admins edit it and members read
-// it; where it does not, the page says so.
+// Trusted IP ranges (the space's inbound ruleset): admins edit them, members read them.
 function trustedRanges(ctx) {
 	const { space, isAdmin, life } = ctx;
 	const el = live(life, async () => {
@@ -217,10 +216,6 @@ function trustedRanges(ctx) {
 		try {
 			ruleset = await api('GET', `/spaces/${seg(space.id)}/inbound-ruleset`, undefined, { signal: life.signal });
 		} catch (err) {
-			if (notAvailable(err)) {
-				return notice('info', h('strong', null, 'Trusted IP ranges are not available on this cove yet. '),
-					'When they are, web traffic to this space’s apps will be allowed only from the ranges listed here.');
-			}
 			if (err instanceof ApiError && err.status === 403) {
 				return notice('info', `You may not see the trusted IP ranges of this space: ${describe(err)}`);
 			}
