@@ -1,7 +1,7 @@
 // Spaces: the list, creating one, and a space's pages (overview, apps, network, topology,
 // settings).
 
-import { ApiError, api, apiList, notAvailable, seg } from './api.js';
+import { ApiError, api, apiList, seg } from './api.js';
 import { go, me } from './main.js';
 import {
 	ago, badge, card, confirm, describe, facts, field, flash, form, h, live, mono, notice,
