@@ -4,8 +4,8 @@
 /*
  * The packet filter and NAT of the space network, in nftables. cove owns one table, `inet
  * cove`, in the host namespace and in each space namespace, plus one `ip cove_in_<space>` per
- * space in the host namespace (its trusted IP ranges), and never touches any other. A table is rendered as a whole from what cove knows (pure functions, unit-tested)
- * and applied with `nft -f -` in one transaction that deletes the old table and creates the
+ * space in the host namespace (its trusted IP ranges), and never touches any other. A table
+ * is rendered as a whole from what cove knows (pure functions, unit-tested) and applied with `nft -f -` in one transaction that deletes the old table and creates the
  * new one: the change is atomic, applying the same text twice changes nothing, and a rule
  * that should no longer exist cannot linger.
  *
