@@ -40,6 +40,24 @@ static int ruleset_put(struct cli *c, const char *space, const char *which, json
 	return cli_send(c, "PUT", path, ruleset, &answer, err);
 }
 
+/*
+ * The start of a listing: the space (argument or --space) and its ruleset, printed as JSON
+ * with --json. Returns 1 when that is all there is to print.
+ */
+static int ruleset_list(struct cli *c, const char *which, const char **ret_space, json_t **ret, struct error *err)
+{
+	int r = cli_space_arg(c, ret_space, err);
+	if (r >= 0)
+		r = ruleset_get(c, *ret_space, which, ret, err);
+	if (r < 0)
+		return r;
+	if (cli_has(c, OPT_JSON)) {
+		cli_print_json(*ret);
+		return 1;
+	}
+	return 0;
+}
+
 static void warn_delay(void)
 {
 	fflush(stdout);
@@ -51,16 +69,10 @@ static void warn_delay(void)
 static int trusted_ips_run(struct cli *c, struct error *err)
 {
 	const char *space;
-	int r = cli_space_arg(c, &space, err);
 	_cleanup_json_ json_t *ruleset = NULL;
-	if (r >= 0)
-		r = ruleset_get(c, space, "inbound-ruleset", &ruleset, err);
-	if (r < 0)
+	int r = ruleset_list(c, "inbound-ruleset", &space, &ruleset, err);
+	if (r != 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(ruleset);
-		return 0;
-	}
 	json_t *rules = json_object_get(ruleset, "rules");
 	if (json_array_size(rules) == 0) {
 		cli_header("%s has no trusted IP ranges. All inbound web requests to dynos are blocked.", space);
@@ -137,16 +149,10 @@ static int trusted_ips_remove_run(struct cli *c, struct error *err)
 static int outbound_rules_run(struct cli *c, struct error *err)
 {
 	const char *space;
-	int r = cli_space_arg(c, &space, err);
 	_cleanup_json_ json_t *ruleset = NULL;
-	if (r >= 0)
-		r = ruleset_get(c, space, "outbound-ruleset", &ruleset, err);
-	if (r < 0)
+	int r = ruleset_list(c, "outbound-ruleset", &space, &ruleset, err);
+	if (r != 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(ruleset);
-		return 0;
-	}
 	json_t *rules = json_object_get(ruleset, "rules");
 	if (json_array_size(rules) == 0) {
 		cli_header("%s has no Outbound Rules. Your Dynos cannot communicate with hosts outside of %s.", space, space);
