@@ -39,6 +39,7 @@
 #include "base/validate.h"
 #include "build/build-buildpack.h"
 #include "build/build.h"
+#include "dns/dns.h"
 #include "router/router-table.h"
 #include "router/router.h"
 #include "sandbox/sandbox.h"
@@ -426,6 +427,9 @@ int main(int argc, char **argv)
 	/* The router of a space, started by the agent: a process of its own with its own options. */
 	if (argc > 1 && streq(argv[1], "router"))
 		return router_main(argc - 1, argv + 1);
+	/* The resolver of a space, started by the agent likewise. */
+	if (argc > 1 && streq(argv[1], "dns"))
+		return dns_main(argc - 1, argv + 1);
 
 	struct error err = { 0 };
 	struct options o;
