@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/agent-dns.h"
 #include "agent/agent-logs.h"
 #include "agent/agent-router.h"
 #include "agent/agent-slug.h"
@@ -100,6 +101,7 @@ static void dyno_set_state(struct agent *a, struct agent_dyno *d, enum dyno_stat
 	agent_want_report(a);
 	agent_want_reconcile(a); /* a rollout may move on */
 	agent_routers_dyno_changed(a, d);
+	agent_resolvers_dyno_changed(a, d);
 }
 
 static char *netns_path(const char *dyno_id)
@@ -110,7 +112,7 @@ static char *netns_path(const char *dyno_id)
 /* The environment of a dyno: its release's config vars and what the platform adds. */
 static char **dyno_env(const struct agent_dyno *d)
 {
-	size_t n = json_object_size(d->env) + 16, i = 0;
+	size_t n = json_object_size(d->env) + 20, i = 0;
 	char **env = xcalloc(n, sizeof(char *));
 	const char *key;
 	json_t *value;
@@ -123,6 +125,15 @@ static char **dyno_env(const struct agent_dyno *d)
 	env[i++] = xasprintf("HEROKU_PRIVATE_IP=%s", d->ip);
 	env[i++] = xasprintf("HEROKU_APP_NAME=%s", d->app_name);
 	env[i++] = xasprintf("HEROKU_APP_ID=%s", d->app_id);
+	/* The dyno's names in the space's resolver (agent-dns.h), as Heroku's DNS service discovery. */
+	char *formation, *dyno, *app;
+	agent_dns_dyno_names(d, &formation, &dyno, &app);
+	env[i++] = xasprintf("HEROKU_DNS_FORMATION_NAME=%s", formation);
+	env[i++] = xasprintf("HEROKU_DNS_DYNO_NAME=%s", dyno);
+	env[i++] = xasprintf("HEROKU_DNS_APP_NAME=%s", app);
+	free(formation);
+	free(dyno);
+	free(app);
 	env[i++] = xstrdup("HOME=/app");
 	env[i++] = xstrdup("PATH=/app/bin:/app/.heroku/bin:/usr/local/bin:/usr/bin:/bin");
 	env[i++] = xstrdup("LANG=C.UTF-8");
@@ -160,6 +171,12 @@ static void dyno_start(struct agent *a, struct agent_dyno *d)
 	error_clear(&err);
 	agent_logs_new_epoch(a, d);
 	char **env = dyno_env(d);
+	/* The space's resolver, on its gateway, is the dyno's only nameserver. */
+	struct agent_space *space = agent_space_find(a, d->space_id);
+	char resolver[16] = "";
+	if (space)
+		agent_dns_address(space, resolver);
+	_cleanup_free_ char *resolv_conf = xasprintf("nameserver %s\n", resolver);
 	/* As on Heroku, what the buildpacks left in /app/.profile.d (and /app/.profile) is sourced
 	 * before the process's command. */
 	_cleanup_free_ char *command = xasprintf(
@@ -176,6 +193,7 @@ static void dyno_start(struct agent *a, struct agent_dyno *d)
 		.gid = d->uid,
 		.env = env,
 		.command = command,
+		.resolv_conf = space ? resolv_conf : NULL,
 		.memory_bytes = (uint64_t)size->memory_mb * 1024 * 1024,
 		.pids_max = size->pids_max,
 		.cpu_weight = size->cpu_weight,

@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent/agent-detach.h"
 #include "agent/agent-space.h"
 #include "base/alloc.h"
 #include "base/fileio.h"
@@ -277,7 +278,7 @@ static void table_write(struct agent *a, const struct agent_space *s, struct age
 	r->table = t;
 }
 
-/* Starts the router of a space: fork, setsid, fork, exec; the pid comes back over a pipe. */
+/* Starts the router of a space, detached (agent-detach.h). */
 static int router_spawn(struct agent *a, const struct agent_space *s, struct agent_router *r, struct error *err)
 {
 	char netns[NET_NETNS_PATH_MAX], threads[16];
@@ -289,46 +290,13 @@ static int router_spawn(struct agent *a, const struct agent_space *s, struct age
 	char *const argv[] = { "coved", "router", "--space", (char *)s->name, "--table", table, "--log", log,
 			       "--listen", r->listen, "--netns", netns, "--internal", r->internal, "--threads", threads,
 			       NULL };
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return error_set(err, -errno, "start the router of space '%s': pipe: %m", s->name);
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return error_set(err, -errno, "start the router of space '%s': fork: %m", s->name);
-	}
-	if (pid == 0) {
-		/* The intermediate: a session of its own, then the router, and gone. */
-		setsid();
-		pid_t child = fork();
-		if (child == 0) {
-			sigset_t none;
-			sigemptyset(&none);
-			sigprocmask(SIG_SETMASK, &none, NULL);
-			int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-			if (null >= 0) {
-				dup2(null, STDIN_FILENO);
-				dup2(null, STDOUT_FILENO);
-			}
-			execv("/proc/self/exe", argv);
-			_exit(127);
-		}
-		ssize_t n = write(fds[1], &child, sizeof(child));
-		_exit(n == sizeof(child) ? 0 : 1);
-	}
-	close(fds[1]);
-	pid_t child = -1;
-	ssize_t n = read(fds[0], &child, sizeof(child));
-	close(fds[0]);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	if (n != sizeof(child) || child <= 0)
-		return error_set(err, -ECHILD, "start the router of space '%s': fork failed", s->name);
-	uint64_t start = 0;
-	int pidfd = sandbox_proc_starttime(child, &start) < 0 ? -1 : sandbox_pidfd_open(child, start);
-	if (pidfd < 0)
-		return error_set(err, -ESRCH, "start the router of space '%s': it exited at once", s->name);
+	_cleanup_free_ char *what = xasprintf("the router of space '%s'", s->name);
+	pid_t child;
+	uint64_t start;
+	int pidfd;
+	ret = agent_detach_spawn(what, argv, &child, &start, &pidfd, err);
+	if (ret < 0)
+		return ret;
 	r->pid = child;
 	r->start = start;
 	r->pidfd = pidfd;
@@ -359,10 +327,7 @@ static void router_exited(struct agent *a, struct agent_router *r)
 
 static bool router_alive(struct agent_router *r)
 {
-	if (r->pidfd < 0)
-		return false;
-	struct pollfd p = { .fd = r->pidfd, .events = POLLIN };
-	return poll(&p, 1, 0) == 0;
+	return agent_detach_alive(r->pidfd);
 }
 
 static void router_ensure(struct agent *a, const struct agent_space *s, struct agent_router *r, uint64_t now)

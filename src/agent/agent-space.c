@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/agent-dns.h"
 #include "agent/agent-router.h"
 #include "base/alloc.h"
 #include "base/fileio.h"
@@ -211,10 +212,14 @@ static size_t egress_rules(const struct agent_space *s, json_t *rules, struct ne
 
 static void space_ensure(struct agent *a, struct agent_space *s)
 {
-	/* Dynos may reach the space's router on the gateway (internal routing, agent-router.h). */
+	/* Dynos may reach the space's router on the gateway (internal routing, agent-router.h),
+	 * and its resolver, UDP and TCP (agent-dns.h). */
+	const struct cidr4 gateway = { .addr = s->net.addr + 1, .prefix = 32 };
 	const struct net_nft_rule services[] = {
-		{ .daddr = { .addr = s->net.addr + 1, .prefix = 32 }, .proto = NET_NFT_TCP,
-		  .port_min = AGENT_ROUTER_INTERNAL_PORT, .port_max = AGENT_ROUTER_INTERNAL_PORT, .accept = true },
+		{ .daddr = gateway, .proto = NET_NFT_TCP, .port_min = AGENT_ROUTER_INTERNAL_PORT,
+		  .port_max = AGENT_ROUTER_INTERNAL_PORT, .accept = true },
+		{ .daddr = gateway, .proto = NET_NFT_UDP, .port_min = AGENT_DNS_PORT, .port_max = AGENT_DNS_PORT, .accept = true },
+		{ .daddr = gateway, .proto = NET_NFT_TCP, .port_min = AGENT_DNS_PORT, .port_max = AGENT_DNS_PORT, .accept = true },
 	};
 	json_t *outbound = json_object_get(agent_space_desired(a, s->id), "outbound_rules");
 	struct net_nft_rule egress[RULESET_OUTBOUND_MAX + 3];

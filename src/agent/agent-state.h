@@ -102,6 +102,7 @@ struct agent_slug {
 };
 
 struct agent_routers; /* agent-router.c */
+struct agent_resolvers; /* agent-dns.c */
 
 struct agent {
 	const struct agent_config *cfg;
@@ -136,6 +137,7 @@ struct agent {
 	struct agent_slug **slugs;
 	size_t n_slugs;
 	struct agent_routers *routers;
+	struct agent_resolvers *resolvers;
 };
 
 /* Adds fd to the loop's epoll with events pointing at w. */

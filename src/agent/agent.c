@@ -22,6 +22,7 @@
 
 #include "agent/agent-dyno.h"
 #include "agent/agent-logs.h"
+#include "agent/agent-dns.h"
 #include "agent/agent-router.h"
 #include "agent/agent-slug.h"
 #include "agent/agent-space.h"
@@ -79,6 +80,7 @@ static void reconcile(struct agent *a)
 			agent_dynos_stop_space(a, a->spaces[i]->id);
 	agent_dynos_reconcile(a, json_object_get(a->desired, "apps"));
 	agent_routers_reconcile(a);
+	agent_resolvers_reconcile(a);
 	agent_spaces_collect(a);
 }
 
@@ -219,6 +221,7 @@ static void on_tick(struct agent *a)
 	agent_logs_collect_routers(a);
 	agent_logs_ship(a);
 	agent_routers_tick(a, now);
+	agent_resolvers_tick(a, now);
 	if (!a->polling && now >= a->poll_at)
 		poll_start(a);
 }
@@ -253,6 +256,8 @@ int agent_run(const struct agent_config *cfg, struct error *err)
 		r = agent_dynos_load(a, err);
 	if (r >= 0)
 		r = agent_routers_load(a, err);
+	if (r >= 0)
+		r = agent_resolvers_load(a, err);
 	if (r < 0)
 		goto out;
 	log_info("agent: serving %s, %zu space%s and %zu dyno%s found", cfg->api_url, a->n_spaces,
@@ -326,6 +331,7 @@ out:
 	}
 	free(a->slugs);
 	agent_routers_free(a);
+	agent_resolvers_free(a);
 	if (a->signal_fd >= 0)
 		close(a->signal_fd);
 	if (a->timer_fd >= 0)

@@ -25,6 +25,8 @@ struct agent_config {
 	unsigned router_port;       /* the port of each space's router on its ingress address */
 	const char *router_timeouts; /* "connect=5,response=30,..." (router-table.h); NULL: Heroku's */
 	unsigned router_threads;    /* event loops per router; 0: one per CPU, up to 8 */
+	const char *dns_upstreams;  /* the spaces' resolvers ask these for other names: "ADDR[:PORT],...",
+	                               "none" to refuse them; NULL: the nameservers of /etc/resolv.conf */
 };
 
 /* Runs the agent until SIGTERM or SIGINT. Returns 0, or a negative errno when it could not start. */

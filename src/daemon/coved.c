@@ -67,6 +67,7 @@ struct options {
 	unsigned router_port;           /* api (web_url) and agent */
 	const char *router_timeouts;    /* agent */
 	unsigned router_threads;        /* agent */
+	const char *dns_upstreams;      /* agent */
 	bool debug;
 	char *buildpacks_dir;     /* api */
 	unsigned build_timeout_s; /* api */
@@ -106,7 +107,12 @@ static void usage(FILE *f)
 	      "  --router-port PORT     each space's router listens on this port of the space's\n"
 	      "                         ingress address (default 80)\n"
 	      "  --router-timeouts T    seconds: connect=5,response=30,idle=55,header=30,keepalive=90\n"
-	      "  --router-threads N     event loops per router (default: one per CPU, up to 8)\n",
+	      "  --router-threads N     event loops per router (default: one per CPU, up to 8)\n"
+	      "\n"
+	      "Resolvers (coved, coved agent):\n"
+	      "  --dns-upstream LIST    where the spaces' resolvers send names not their own:\n"
+	      "                         ADDR[:PORT],... (up to 3), or 'none' to refuse them\n"
+	      "                         (default: the nameservers of /etc/resolv.conf)\n",
 	      f);
 }
 
@@ -162,6 +168,7 @@ static int parse_options(int argc, char **argv, struct options *o, struct error 
 		OPT_ROUTER_PORT,
 		OPT_ROUTER_TIMEOUTS,
 		OPT_ROUTER_THREADS,
+		OPT_DNS_UPSTREAM,
 		OPT_REGION,
 		OPT_BUILDPACKS_DIR,
 		OPT_BUILD_TIMEOUT,
@@ -184,6 +191,7 @@ static int parse_options(int argc, char **argv, struct options *o, struct error 
 		{ "router-port", required_argument, NULL, OPT_ROUTER_PORT },
 		{ "router-timeouts", required_argument, NULL, OPT_ROUTER_TIMEOUTS },
 		{ "router-threads", required_argument, NULL, OPT_ROUTER_THREADS },
+		{ "dns-upstream", required_argument, NULL, OPT_DNS_UPSTREAM },
 		{ "region", required_argument, NULL, OPT_REGION },
 		{ "buildpacks-dir", required_argument, NULL, OPT_BUILDPACKS_DIR },
 		{ "build-timeout", required_argument, NULL, OPT_BUILD_TIMEOUT },
@@ -271,6 +279,11 @@ static int parse_options(int argc, char **argv, struct options *o, struct error 
 			o->router_threads = (unsigned)n;
 			break;
 		}
+		case OPT_DNS_UPSTREAM:
+			if ((r = dns_upstreams_check(optarg, err)) < 0)
+				return r;
+			o->dns_upstreams = optarg;
+			break;
 		case OPT_STOP_TIMEOUT:
 			if ((r = parse_seconds("--stop-timeout", optarg, &o->stop_timeout_s, err)) < 0)
 				return r;
@@ -354,6 +367,7 @@ static int run_agent(const struct options *o)
 		.router_port = o->router_port,
 		.router_timeouts = o->router_timeouts,
 		.router_threads = o->router_threads,
+		.dns_upstreams = o->dns_upstreams,
 	};
 	if (agent_run(&cfg, &err) < 0) {
 		fprintf(stderr, "coved agent: %s\n", err.message);
@@ -394,6 +408,10 @@ static pid_t agent_spawn(const struct options *o, const char *api_url, const cha
 	if (o->router_timeouts) {
 		argv[n++] = "--router-timeouts";
 		argv[n++] = o->router_timeouts;
+	}
+	if (o->dns_upstreams) {
+		argv[n++] = "--dns-upstream";
+		argv[n++] = o->dns_upstreams;
 	}
 	if (o->debug)
 		argv[n++] = "--debug";

@@ -90,7 +90,7 @@ struct resolver {
 	uint8_t buf[DNS_MESSAGE_MAX + 2];
 };
 
-static int parse_endpoint(const char *what, const char *spec, uint16_t default_port, struct sockaddr_in *ret,
+int dns_endpoint_parse(const char *what, const char *spec, uint16_t default_port, struct sockaddr_in *ret,
 			  struct error *err)
 {
 	char host[INET_ADDRSTRLEN];
@@ -110,6 +110,25 @@ static int parse_endpoint(const char *what, const char *spec, uint16_t default_p
 	*ret = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	if (inet_pton(AF_INET, host, &ret->sin_addr) != 1)
 		return error_set(err, -EINVAL, "%s '%s' is invalid: not an IPv4 address", what, spec);
+	return 0;
+}
+
+int dns_upstreams_check(const char *list, struct error *err)
+{
+	if (streq(list, "none"))
+		return 0;
+	_cleanup_free_ char *copy = xstrdup(list);
+	size_t n = 0;
+	for (char *save = NULL, *u = strtok_r(copy, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
+		struct sockaddr_in sa;
+		int r = dns_endpoint_parse("upstream", u, 53, &sa, err);
+		if (r < 0)
+			return r;
+		n++;
+	}
+	if (n == 0 || n > DNS_UPSTREAMS_MAX)
+		return error_set(err, -EINVAL, "upstreams '%s' are invalid: 1 to %d addresses, or 'none'", list,
+				 DNS_UPSTREAMS_MAX);
 	return 0;
 }
 
@@ -542,13 +561,13 @@ int dns_run(const struct dns_config *cfg, struct error *err)
 		rs->conns[i].fd = -1;
 	_cleanup_free_ char *dir_copy = xstrdup(cfg->table_path), *base_copy = xstrdup(cfg->table_path);
 	struct sockaddr_in listen_addr;
-	int r = parse_endpoint("--listen", cfg->listen, 0, &listen_addr, err);
+	int r = dns_endpoint_parse("--listen", cfg->listen, 0, &listen_addr, err);
 	if (r < 0)
 		return r;
 	if ((r = cidr4_parse(cfg->clients, 0, 32, &rs->clients, err)) < 0)
 		return r;
 	for (size_t i = 0; i < cfg->n_upstreams && i < DNS_UPSTREAMS_MAX; i++) {
-		if ((r = parse_endpoint("--upstream", cfg->upstreams[i], 53, &rs->upstreams[i], err)) < 0)
+		if ((r = dns_endpoint_parse("--upstream", cfg->upstreams[i], 53, &rs->upstreams[i], err)) < 0)
 			return r;
 		rs->n_upstreams++;
 	}

@@ -24,6 +24,9 @@
  * One thread, one epoll loop; the upstream socket is the only one in the host's namespace.
  */
 
+#include <netinet/in.h>
+#include <stdint.h>
+
 #include "base/error.h"
 
 #define DNS_UPSTREAMS_MAX 3 /* as glibc reads of resolv.conf */
@@ -37,6 +40,16 @@ struct dns_config {
 	const char *upstreams[DNS_UPSTREAMS_MAX]; /* ADDRESS[:PORT] (IPv4), in the caller's namespace */
 	size_t n_upstreams;      /* 0: none (REFUSED for names outside the table and the zone) */
 };
+
+/*
+ * Parses "ADDRESS:PORT" (IPv4), or "ADDRESS" when default_port is not 0, into ret; `what`
+ * names it in the message of -EINVAL.
+ */
+int dns_endpoint_parse(const char *what, const char *spec, uint16_t default_port, struct sockaddr_in *ret,
+		       struct error *err);
+
+/* Checks a list of upstreams as operators give it: "ADDR[:PORT],..." (1 to 3), or "none". */
+int dns_upstreams_check(const char *list, struct error *err);
 
 /* Runs the resolver until SIGTERM or SIGINT. Returns 0, or a negative errno when it cannot start. */
 int dns_run(const struct dns_config *cfg, struct error *err);
