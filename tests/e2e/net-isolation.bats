@@ -91,7 +91,8 @@ teardown_file() {
 }
 
 @test "a dyno cannot open a connection to its space namespace" {
-	# Only the services chain (the resolver, later) opens it; it is empty.
+	# Only the services chain opens it (the agent lets in the router and the resolver there);
+	# the space made here by cove-net has none.
 	net_unreachable cove-d-$A1 7000 space-a 10.0.0.1 "$(uplink_space $INDEX_A)"
 }
 
