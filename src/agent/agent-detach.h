@@ -25,3 +25,49 @@ int agent_detach_spawn(const char *what, char *const argv[], pid_t *ret_pid, uin
 
 /* Whether the process of a pidfd still runs; false for -1. */
 bool agent_detach_alive(int pidfd);
+
+/*
+ * A detached process under supervision: started again when it dies (at once, then after 1, 2,
+ * 4 … up to AGENT_DETACHED_BACKOFF_MAX_S seconds; the backoff starts over after a minute up),
+ * stopped with SIGTERM and, past a grace time, SIGKILL. Its pid file, `pid=` and `start=`
+ * lines and whatever its owner adds, lets the next agent adopt it.
+ */
+#define AGENT_DETACHED_BACKOFF_MAX_S 30
+
+struct agent_detached {
+	pid_t pid;           /* 0: not running */
+	uint64_t start;
+	int pidfd;           /* -1 when not running */
+	unsigned crashes;
+	uint64_t started_at, restart_at, kill_at;
+	bool stopping;
+};
+
+#define AGENT_DETACHED_INIT { .pidfd = -1 }
+
+/*
+ * Adopts the process a pid file names, if it still runs: returns true, with the file's text in
+ * *ret_text (for the owner's own lines; the caller frees it). Otherwise removes the file.
+ */
+bool agent_detached_adopt(struct agent_detached *p, const char *pid_path, char **ret_text);
+
+/*
+ * Starts the process unless it runs or its backoff is not over (then returns 0 and does
+ * nothing); writes the pid file with `extra` lines after pid= and start=. A failure counts as a
+ * crash, for the backoff.
+ */
+int agent_detached_start(struct agent_detached *p, const char *what, char *const argv[], const char *pid_path,
+			 const char *extra, uint64_t now, struct error *err);
+
+/* SIGTERM now, SIGKILL when it is still there after grace_usec (see agent_detached_tick()). */
+void agent_detached_stop(struct agent_detached *p, uint64_t now, uint64_t grace_usec);
+
+/*
+ * Supervision, on each tick: returns true when the owner should reconcile, that is when the
+ * process has exited (it is then forgotten, its pid file removed, and, when still `wanted` and
+ * not stopping, counted as a crash) or when a wanted process that is not running may start.
+ */
+bool agent_detached_tick(struct agent_detached *p, const char *what, const char *pid_path, bool wanted, uint64_t now);
+
+/* Forgets the process without stopping it (at the agent's exit). */
+void agent_detached_release(struct agent_detached *p);

@@ -13,7 +13,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,23 +28,16 @@
 #include "dns/dns.h"
 #include "dns/dns-wire.h"
 #include "net/net-netns.h"
-#include "sandbox/sandbox-state.h"
 
 #define USEC 1000000ull
-#define RESOLVER_BACKOFF_MAX_S 30
 #define RESOLVER_STOP_USEC (5 * USEC)
 
 struct agent_resolver {
 	char space_id[ID_STRING_MAX];
 	char space_name[64];
-	pid_t pid; /* 0: not running */
-	uint64_t start;
-	int pidfd;
+	struct agent_detached proc;
 	char listen[32];
 	char *table_text; /* the table last written */
-	unsigned crashes;
-	uint64_t started_at, restart_at, kill_at;
-	bool stopping;
 	bool wanted;
 };
 
@@ -95,7 +87,7 @@ static struct agent_resolver *resolver_add(struct agent *a, const char *space_id
 {
 	struct agent_resolver *r = xcalloc(1, sizeof(*r));
 	snprintf(r->space_id, sizeof(r->space_id), "%s", space_id);
-	r->pidfd = -1;
+	r->proc = (struct agent_detached)AGENT_DETACHED_INIT;
 	struct agent_resolvers *rs = a->resolvers;
 	rs->v = xrealloc(rs->v, (rs->n + 1) * sizeof(*rs->v));
 	rs->v[rs->n++] = r;
@@ -110,8 +102,7 @@ static void resolver_forget(struct agent *a, struct agent_resolver *r)
 			rs->v[i] = rs->v[--rs->n];
 			break;
 		}
-	if (r->pidfd >= 0)
-		close(r->pidfd);
+	agent_detached_release(&r->proc);
 	free(r->table_text);
 	free(r);
 }
@@ -134,26 +125,17 @@ int agent_resolvers_load(struct agent *a, struct error *err)
 		char space_id[ID_STRING_MAX];
 		snprintf(space_id, sizeof(space_id), "%.*s", (int)(len - 4), de->d_name);
 		_cleanup_free_ char *path = xasprintf("%s/%s", dir, de->d_name), *text = NULL;
-		if (file_read(path, 4096, &text, NULL, NULL) < 0)
-			continue;
-		int pid = 0;
-		unsigned long long start = 0;
-		char listen[32] = "";
-		sscanf(text, "pid=%d start=%llu listen=%31s", &pid, &start, listen);
-		int pidfd = pid > 0 ? sandbox_pidfd_open(pid, start) : -1;
 		struct agent_resolver *r = resolver_add(a, space_id);
-		if (pidfd < 0) {
+		if (!agent_detached_adopt(&r->proc, path, &text)) {
 			log_info("agent: the resolver of space %s ended while the agent was away", space_id);
-			unlink(path);
 			continue;
 		}
-		r->pid = pid;
-		r->start = start;
-		r->pidfd = pidfd;
-		snprintf(r->listen, sizeof(r->listen), "%s", listen);
+		const char *listen = strstr(text, "listen=");
+		if (listen)
+			sscanf(listen, "listen=%31s", r->listen);
 		_cleanup_free_ char *table = resolver_path(a, space_id, "json");
 		file_read(table, 64 * 1024 * 1024, &r->table_text, NULL, NULL);
-		log_info("agent: adopted the resolver of space %s (pid %d)", space_id, pid);
+		log_info("agent: adopted the resolver of space %s (pid %d)", space_id, (int)r->proc.pid);
 	}
 	closedir(d);
 	return 0;
@@ -263,15 +245,18 @@ static void table_write(struct agent *a, const struct agent_space *s, struct age
 	r->table_text = TAKE_PTR(text);
 }
 
-static int resolver_spawn(struct agent *a, const struct agent_space *s, struct agent_resolver *r, struct error *err)
+/* The resolver's command line: its space, its table, where it listens, whom it answers, its upstreams. */
+static void resolver_start(struct agent *a, const struct agent_space *s, struct agent_resolver *r, uint64_t now)
 {
 	char netns[NET_NETNS_PATH_MAX];
-	int ret = net_netns_path(NET_NETNS_SPACE, s->id, netns, err);
-	if (ret < 0)
-		return ret;
-	_cleanup_free_ char *table = resolver_path(a, s->id, "json");
-	const char *argv[16] = { "coved", "dns", "--space", s->name, "--table", table, "--listen", r->listen,
-				 "--netns", netns, "--clients", s->cidr };
+	struct error err = { 0 };
+	if (net_netns_path(NET_NETNS_SPACE, s->id, netns, &err) < 0) {
+		log_error("agent: %s", err.message);
+		return;
+	}
+	_cleanup_free_ char *table = resolver_path(a, s->id, "json"), *pid_path = resolver_path(a, s->id, "pid");
+	const char *argv[12 + 2 * DNS_UPSTREAMS_MAX + 2] = { "coved", "dns", "--space", s->name, "--table", table,
+							   "--listen", r->listen, "--netns", netns, "--clients", s->cidr };
 	size_t n = 12;
 	const char *up = a->cfg->dns_upstreams;
 	_cleanup_free_ char *copy = up ? xstrdup(up) : NULL;
@@ -286,34 +271,12 @@ static int resolver_spawn(struct agent *a, const struct agent_space *s, struct a
 	}
 	argv[n] = NULL;
 	_cleanup_free_ char *what = xasprintf("the resolver of space '%s'", s->name);
-	ret = agent_detach_spawn(what, (char *const *)argv, &r->pid, &r->start, &r->pidfd, err);
-	if (ret < 0)
-		return ret;
-	_cleanup_free_ char *path = resolver_path(a, r->space_id, "pid");
-	_cleanup_free_ char *text =
-		xasprintf("pid=%d\nstart=%llu\nlisten=%s\n", (int)r->pid, (unsigned long long)r->start, r->listen);
-	return file_write_atomic(path, text, strlen(text), 0600, err);
-}
-
-static void resolver_stop(struct agent_resolver *r, uint64_t now)
-{
-	if (r->pid <= 0 || r->stopping)
-		return;
-	kill(r->pid, SIGTERM);
-	r->stopping = true;
-	r->kill_at = now + RESOLVER_STOP_USEC;
-}
-
-static void resolver_exited(struct agent *a, struct agent_resolver *r)
-{
-	if (r->pidfd >= 0)
-		close(r->pidfd);
-	r->pidfd = -1;
-	r->pid = 0;
-	r->start = 0;
-	r->stopping = false;
-	_cleanup_free_ char *pid = resolver_path(a, r->space_id, "pid");
-	unlink(pid);
+	_cleanup_free_ char *extra = xasprintf("listen=%s\n", r->listen);
+	bool was_running = r->proc.pid > 0;
+	if (agent_detached_start(&r->proc, what, (char *const *)argv, pid_path, extra, now, &err) < 0)
+		log_error("agent: %s", err.message);
+	else if (!was_running && r->proc.pid > 0)
+		log_info("agent: resolver of space '%s' started on %s (pid %d)", s->name, r->listen, (int)r->proc.pid);
 }
 
 static void resolver_ensure(struct agent *a, const struct agent_space *s, struct agent_resolver *r, uint64_t now)
@@ -322,21 +285,12 @@ static void resolver_ensure(struct agent *a, const struct agent_space *s, struct
 	agent_dns_address(s, address);
 	snprintf(listen, sizeof(listen), "%s:%u", address, AGENT_DNS_PORT);
 	snprintf(r->space_name, sizeof(r->space_name), "%s", s->name);
-	if (r->pid > 0 && !streq(r->listen, listen))
-		resolver_stop(r, now);
-	if (r->pid > 0 || now < r->restart_at)
+	if (r->proc.pid > 0 && !streq(r->listen, listen))
+		agent_detached_stop(&r->proc, now, RESOLVER_STOP_USEC);
+	if (r->proc.pid > 0)
 		return;
 	snprintf(r->listen, sizeof(r->listen), "%s", listen);
-	struct error err = { 0 };
-	if (resolver_spawn(a, s, r, &err) < 0) {
-		log_error("agent: %s", err.message);
-		resolver_exited(a, r);
-		r->crashes++;
-		r->restart_at = now + USEC * (r->crashes > 5 ? RESOLVER_BACKOFF_MAX_S : (1u << (r->crashes - 1)));
-		return;
-	}
-	r->started_at = now;
-	log_info("agent: resolver of space '%s' started on %s (pid %d)", s->name, r->listen, (int)r->pid);
+	resolver_start(a, s, r, now);
 }
 
 void agent_resolvers_reconcile(struct agent *a)
@@ -359,9 +313,9 @@ void agent_resolvers_reconcile(struct agent *a)
 	}
 	for (size_t i = 0; i < a->resolvers->n;) {
 		struct agent_resolver *r = a->resolvers->v[i];
-		if (r->wanted || r->pid > 0) {
+		if (r->wanted || r->proc.pid > 0) {
 			if (!r->wanted)
-				resolver_stop(r, now);
+				agent_detached_stop(&r->proc, now, RESOLVER_STOP_USEC);
 			i++;
 			continue;
 		}
@@ -391,28 +345,9 @@ void agent_resolvers_tick(struct agent *a, uint64_t now)
 	bool again = false;
 	for (size_t i = 0; i < a->resolvers->n; i++) {
 		struct agent_resolver *r = a->resolvers->v[i];
-		if (r->pid <= 0) {
-			again |= r->wanted && now >= r->restart_at;
-			continue;
-		}
-		if (agent_detach_alive(r->pidfd)) {
-			if (r->crashes && now - r->started_at >= 60 * USEC)
-				r->crashes = 0;
-			if (r->stopping && now >= r->kill_at) {
-				kill(r->pid, SIGKILL);
-				r->kill_at = now + 5 * USEC;
-			}
-			continue;
-		}
-		if (!r->stopping && r->wanted) {
-			r->crashes++;
-			uint64_t delay = r->crashes <= 1 ? 0 : (r->crashes > 6 ? RESOLVER_BACKOFF_MAX_S : (1u << (r->crashes - 2))) * USEC;
-			log_warning("agent: the resolver of space '%s' exited; starting it again%s", r->space_name,
-				    delay ? " after a pause" : "");
-			r->restart_at = now + delay;
-		}
-		resolver_exited(a, r);
-		again = true;
+		_cleanup_free_ char *what = xasprintf("the resolver of space '%s'", r->space_name);
+		_cleanup_free_ char *pid_path = resolver_path(a, r->space_id, "pid");
+		again |= agent_detached_tick(&r->proc, what, pid_path, r->wanted, now);
 	}
 	if (again)
 		agent_want_reconcile(a);

@@ -1,11 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The agent's side of the space routers (see agent-router.h). A router is started the way a
- * dyno's shim is: a fork that calls setsid() and forks again, so that the router belongs to
- * no process of the agent and to no session of it, and exec of /proc/self/exe as
- * `coved router ...`. The agent watches it with a pidfd (polled on the tick; it is not the
- * agent's child, so there is nothing to reap) and keeps its pid with its start time, the pair
- * that identifies a process for good.
+ * The agent's side of the space routers (see agent-router.h). A router is a detached process
+ * (agent-detach.h): started the way a dyno's shim is, so that it belongs to no process and no
+ * session of the agent, watched with a pidfd, identified by its pid and start time.
  *
  * The table is built from the desired state (apps of the space, their domains, maintenance,
  * internal routing, web quantity) and from the dynos of this host: web dynos that are `up`
@@ -18,13 +15,10 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent/agent-detach.h"
@@ -35,26 +29,17 @@
 #include "base/timeutil.h"
 #include "net/net-netns.h"
 #include "router/router-table.h"
-#include "sandbox/sandbox-state.h"
 
 #define USEC 1000000ull
-#define ROUTER_BACKOFF_MAX_S 30
 #define ROUTER_STOP_USEC (15 * USEC) /* its drain (10 s) and some */
 
 struct agent_router {
 	char space_id[ID_STRING_MAX];
 	char space_name[64];
-	pid_t pid;             /* 0: not running */
-	uint64_t start;
-	int pidfd;
+	struct agent_detached proc;
 	char listen[32], internal[32];
 	json_t *table;         /* the table last written */
 	char *table_text;
-	unsigned crashes;
-	uint64_t started_at;
-	uint64_t restart_at;
-	bool stopping;
-	uint64_t kill_at;
 	bool wanted;           /* its space is here and not going */
 };
 
@@ -93,7 +78,7 @@ static struct agent_router *router_add(struct agent *a, const char *space_id)
 {
 	struct agent_router *r = xcalloc(1, sizeof(*r));
 	snprintf(r->space_id, sizeof(r->space_id), "%s", space_id);
-	r->pidfd = -1;
+	r->proc = (struct agent_detached)AGENT_DETACHED_INIT;
 	struct agent_routers *rs = a->routers;
 	rs->v = xrealloc(rs->v, (rs->n + 1) * sizeof(*rs->v));
 	rs->v[rs->n++] = r;
@@ -108,8 +93,7 @@ static void router_forget(struct agent *a, struct agent_router *r)
 			rs->v[i] = rs->v[--rs->n];
 			break;
 		}
-	if (r->pidfd >= 0)
-		close(r->pidfd);
+	agent_detached_release(&r->proc);
 	json_decref(r->table);
 	free(r->table_text);
 	free(r);
@@ -136,14 +120,6 @@ static int write_replace(const char *path, const char *text, struct error *err)
 	return 0;
 }
 
-static int pid_save(struct agent *a, const struct agent_router *r, struct error *err)
-{
-	_cleanup_free_ char *path = router_path(a, r->space_id, "pid");
-	_cleanup_free_ char *text = xasprintf("pid=%d\nstart=%llu\nlisten=%s\ninternal=%s\n", (int)r->pid,
-					      (unsigned long long)r->start, r->listen, r->internal);
-	return file_write_atomic(path, text, strlen(text), 0600, err);
-}
-
 int agent_routers_load(struct agent *a, struct error *err)
 {
 	a->routers = xcalloc(1, sizeof(*a->routers));
@@ -162,28 +138,20 @@ int agent_routers_load(struct agent *a, struct error *err)
 		char space_id[ID_STRING_MAX];
 		snprintf(space_id, sizeof(space_id), "%.*s", (int)(len - 4), de->d_name);
 		_cleanup_free_ char *path = xasprintf("%s/%s", dir, de->d_name), *text = NULL;
-		if (file_read(path, 4096, &text, NULL, NULL) < 0)
-			continue;
-		int pid = 0;
-		unsigned long long start = 0;
-		char listen[32] = "", internal[32] = "";
-		sscanf(text, "pid=%d start=%llu listen=%31s internal=%31s", &pid, &start, listen, internal);
-		int pidfd = pid > 0 ? sandbox_pidfd_open(pid, start) : -1;
 		struct agent_router *r = router_add(a, space_id);
-		if (pidfd < 0) {
+		if (!agent_detached_adopt(&r->proc, path, &text)) {
 			log_info("agent: the router of space %s ended while the agent was away", space_id);
-			unlink(path);
 			continue;
 		}
-		r->pid = pid;
-		r->start = start;
-		r->pidfd = pidfd;
-		snprintf(r->listen, sizeof(r->listen), "%s", listen);
-		snprintf(r->internal, sizeof(r->internal), "%s", internal);
+		const char *listen = strstr(text, "listen="), *internal = strstr(text, "internal=");
+		if (listen)
+			sscanf(listen, "listen=%31s", r->listen);
+		if (internal)
+			sscanf(internal, "internal=%31s", r->internal);
 		_cleanup_free_ char *table = router_path(a, space_id, "json");
 		r->table = json_load_file(table, 0, NULL);
 		r->table_text = r->table ? json_dumps(r->table, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-		log_info("agent: adopted the router of space %s (pid %d)", space_id, pid);
+		log_info("agent: adopted the router of space %s (pid %d)", space_id, (int)r->proc.pid);
 	}
 	closedir(d);
 	return 0;
@@ -278,56 +246,28 @@ static void table_write(struct agent *a, const struct agent_space *s, struct age
 	r->table = t;
 }
 
-/* Starts the router of a space, detached (agent-detach.h). */
-static int router_spawn(struct agent *a, const struct agent_space *s, struct agent_router *r, struct error *err)
+/* Starts the router of a space, detached (agent-detach.h), unless its backoff is not over. */
+static void router_start(struct agent *a, const struct agent_space *s, struct agent_router *r, uint64_t now)
 {
 	char netns[NET_NETNS_PATH_MAX], threads[16];
-	int ret = net_netns_path(NET_NETNS_SPACE, s->id, netns, err);
-	if (ret < 0)
-		return ret;
+	struct error err = { 0 };
+	if (net_netns_path(NET_NETNS_SPACE, s->id, netns, &err) < 0) {
+		log_error("agent: %s", err.message);
+		return;
+	}
 	snprintf(threads, sizeof(threads), "%u", a->cfg->router_threads);
 	_cleanup_free_ char *table = router_path(a, s->id, "json"), *log = router_path(a, s->id, "log");
+	_cleanup_free_ char *pid_path = router_path(a, s->id, "pid");
 	char *const argv[] = { "coved", "router", "--space", (char *)s->name, "--table", table, "--log", log,
 			       "--listen", r->listen, "--netns", netns, "--internal", r->internal, "--threads", threads,
 			       NULL };
 	_cleanup_free_ char *what = xasprintf("the router of space '%s'", s->name);
-	pid_t child;
-	uint64_t start;
-	int pidfd;
-	ret = agent_detach_spawn(what, argv, &child, &start, &pidfd, err);
-	if (ret < 0)
-		return ret;
-	r->pid = child;
-	r->start = start;
-	r->pidfd = pidfd;
-	return pid_save(a, r, err);
-}
-
-static void router_stop(struct agent_router *r, uint64_t now)
-{
-	if (r->pid <= 0 || r->stopping)
-		return;
-	kill(r->pid, SIGTERM);
-	r->stopping = true;
-	r->kill_at = now + ROUTER_STOP_USEC;
-}
-
-/* The router has exited (or never ran): forget its process. */
-static void router_exited(struct agent *a, struct agent_router *r)
-{
-	if (r->pidfd >= 0)
-		close(r->pidfd);
-	r->pidfd = -1;
-	r->pid = 0;
-	r->start = 0;
-	r->stopping = false;
-	_cleanup_free_ char *pid = router_path(a, r->space_id, "pid");
-	unlink(pid);
-}
-
-static bool router_alive(struct agent_router *r)
-{
-	return agent_detach_alive(r->pidfd);
+	_cleanup_free_ char *extra = xasprintf("listen=%s\ninternal=%s\n", r->listen, r->internal);
+	bool was_running = r->proc.pid > 0;
+	if (agent_detached_start(&r->proc, what, argv, pid_path, extra, now, &err) < 0)
+		log_error("agent: %s", err.message);
+	else if (!was_running && r->proc.pid > 0)
+		log_info("agent: router of space '%s' started on %s (pid %d)", s->name, r->listen, (int)r->proc.pid);
 }
 
 static void router_ensure(struct agent *a, const struct agent_space *s, struct agent_router *r, uint64_t now)
@@ -339,24 +279,15 @@ static void router_ensure(struct agent *a, const struct agent_space *s, struct a
 	inet_ntop(AF_INET, &gw, gateway, sizeof(gateway));
 	snprintf(internal, sizeof(internal), "%s:%u", gateway, AGENT_ROUTER_INTERNAL_PORT);
 	snprintf(r->space_name, sizeof(r->space_name), "%s", s->name);
-	if (r->pid > 0 && (!streq(r->listen, listen) || !streq(r->internal, internal))) {
+	if (r->proc.pid > 0 && (!streq(r->listen, listen) || !streq(r->internal, internal))) {
 		log_info("agent: the router of space '%s' moves to %s", s->name, listen);
-		router_stop(r, now);
+		agent_detached_stop(&r->proc, now, ROUTER_STOP_USEC);
 	}
-	if (r->pid > 0 || now < r->restart_at)
+	if (r->proc.pid > 0)
 		return;
 	snprintf(r->listen, sizeof(r->listen), "%s", listen);
 	snprintf(r->internal, sizeof(r->internal), "%s", internal);
-	struct error err = { 0 };
-	if (router_spawn(a, s, r, &err) < 0) {
-		log_error("agent: %s", err.message);
-		router_exited(a, r);
-		r->crashes++;
-		r->restart_at = now + USEC * (r->crashes > 5 ? ROUTER_BACKOFF_MAX_S : (1u << (r->crashes - 1)));
-		return;
-	}
-	r->started_at = now;
-	log_info("agent: router of space '%s' started on %s (pid %d)", s->name, r->listen, (int)r->pid);
+	router_start(a, s, r, now);
 }
 
 void agent_routers_reconcile(struct agent *a)
@@ -383,8 +314,8 @@ void agent_routers_reconcile(struct agent *a)
 			i++;
 			continue;
 		}
-		if (r->pid > 0) {
-			router_stop(r, now);
+		if (r->proc.pid > 0) {
+			agent_detached_stop(&r->proc, now, ROUTER_STOP_USEC);
 			i++;
 			continue;
 		}
@@ -415,29 +346,9 @@ void agent_routers_tick(struct agent *a, uint64_t now)
 	bool again = false;
 	for (size_t i = 0; i < a->routers->n; i++) {
 		struct agent_router *r = a->routers->v[i];
-		if (r->pid <= 0) {
-			again |= r->wanted && now >= r->restart_at;
-			continue;
-		}
-		if (router_alive(r)) {
-			if (r->crashes && now - r->started_at >= 60 * USEC)
-				r->crashes = 0; /* a minute up: the backoff starts over */
-			if (r->stopping && now >= r->kill_at) {
-				log_warning("agent: the router of space %s did not stop; killing it", r->space_id);
-				kill(r->pid, SIGKILL);
-				r->kill_at = now + 5 * USEC;
-			}
-			continue;
-		}
-		if (!r->stopping && r->wanted) {
-			r->crashes++;
-			uint64_t delay = r->crashes <= 1 ? 0 : (r->crashes > 6 ? ROUTER_BACKOFF_MAX_S : (1u << (r->crashes - 2))) * USEC;
-			log_warning("agent: the router of space '%s' exited; starting it again%s", r->space_name,
-				    delay ? " after a pause" : "");
-			r->restart_at = now + delay;
-		}
-		router_exited(a, r);
-		again = true;
+		_cleanup_free_ char *what = xasprintf("the router of space '%s'", r->space_name);
+		_cleanup_free_ char *pid_path = router_path(a, r->space_id, "pid");
+		again |= agent_detached_tick(&r->proc, what, pid_path, r->wanted, now);
 	}
 	if (again)
 		agent_want_reconcile(a);
