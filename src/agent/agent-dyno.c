@@ -13,10 +13,12 @@
 
 #include "agent/agent-dns.h"
 #include "agent/agent-logs.h"
+#include "agent/agent-rendezvous.h"
 #include "agent/agent-router.h"
 #include "agent/agent-slug.h"
 #include "agent/agent-space.h"
 #include "base/alloc.h"
+#include "base/crypto.h"
 #include "base/dyno-size.h"
 #include "base/fileio.h"
 #include "base/log.h"
@@ -53,6 +55,10 @@ static int dyno_save(struct agent *a, const struct agent_dyno *d, struct error *
 			      "port", (int)d->port, "uid", (int)d->uid, "env", d->env, "restart_seq",
 			      (json_int_t)d->restart_seq[0], (json_int_t)d->restart_seq[1], (json_int_t)d->restart_seq[2],
 			      "created_at", d->created_at);
+	if (d->one_off)
+		json_object_set_new(j, "one_off", json_pack("{s:b, s:b, s:s, s:s, s:i}", "attach", d->attach, "tty", d->tty,
+							    "secret_hash", d->secret_hash, "user", d->user, "ttl",
+							    (int)d->ttl_s));
 	_cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	_cleanup_free_ char *dir = dyno_dir(a, d->id);
@@ -80,6 +86,7 @@ static struct agent_dyno *dyno_alloc(struct agent *a)
 	struct agent_dyno *d = xcalloc(1, sizeof(*d));
 	d->watch = (struct watch){ .kind = WATCH_DYNO, .obj = a };
 	d->pidfd = -1;
+	d->exit_code = -1;
 	d->state_since = time_mono_usec();
 	strbuf_init(&d->log_partial, 0);
 	return d;
@@ -151,10 +158,14 @@ static void env_free(char **env)
 }
 
 /* Starts the dyno's process. Leaves it `starting` without a process while its slug arrives. */
+static void dyno_remove(struct agent *a, struct agent_dyno *d);
+
 static void dyno_start(struct agent *a, struct agent_dyno *d)
 {
-	if (d->running)
+	if (d->running || (d->one_off && d->remove))
 		return;
+	if (d->attach && !d->session)
+		return; /* an attached one-off dyno starts when its user is there */
 	const char *app_dir = agent_slug_app_dir(a, d->slug_id, d->uid);
 	if (!app_dir)
 		return;
@@ -199,9 +210,37 @@ static void dyno_start(struct agent *a, struct agent_dyno *d)
 		.cpu_weight = size->cpu_weight,
 		.output_fd = -1,
 	};
-	agent_event(a, d->app_id, d->app_name, d->name, "Starting process with command `%s`", d->command);
+	/* An attached one-off dyno talks through a socket: the session holds the other end. */
+	int pair[2] = { -1, -1 };
+	if (d->attach && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+		log_error("agent: socket of one-off dyno '%s' of '%s': %m", d->name, d->app_name);
+		env_free(env);
+		return;
+	}
+	if (d->attach) {
+		spec.output_fd = pair[1];
+		spec.io = d->tty ? SANDBOX_IO_TTY : SANDBOX_IO_SOCKET;
+	}
+	if (d->one_off && d->user[0])
+		agent_event(a, d->app_id, d->app_name, d->name, "Starting process with command `%s` by user %s", d->command, d->user);
+	else
+		agent_event(a, d->app_id, d->app_name, d->name, "Starting process with command `%s`", d->command);
 	int r = sandbox_start(&spec, &d->sb, &err);
 	env_free(env);
+	if (pair[1] >= 0)
+		close(pair[1]);
+	if (r >= 0 && d->attach)
+		agent_rendezvous_dyno_started(a, d->session, pair[0]);
+	else if (pair[0] >= 0)
+		close(pair[0]);
+	if (r < 0 && d->one_off) {
+		/* Never restarted: it goes, and its run ends. */
+		agent_event(a, d->app_id, d->app_name, d->name, "Error starting process: %s", err.message);
+		d->exit_code = 127;
+		d->remove = true;
+		agent_want_reconcile(a);
+		return;
+	}
 	if (r < 0) {
 		agent_event(a, d->app_id, d->app_name, d->name, "Error starting process: %s", err.message);
 		dyno_set_state(a, d, DYNO_CRASHED);
@@ -229,6 +268,13 @@ static void dyno_remove(struct agent *a, struct agent_dyno *d)
 	_cleanup_free_ char *dir = dyno_dir(a, d->id);
 	_cleanup_free_ char *sdir = sandbox_dir(a, d->id);
 	agent_logs_collect(a, d);
+	if (d->one_off) {
+		json_array_append_new(a->runs_ended, json_pack("{s:s, s:i}", "id", d->id, "exit_status", d->exit_code));
+		json_object_set_new(a->runs_ended_sent, d->id, json_true());
+		if (d->session)
+			agent_rendezvous_dyno_gone(a, d->session);
+		d->session = NULL;
+	}
 	if (sandbox_cleanup(d->id, sdir, &err) < 0)
 		log_warning("agent: clean up dyno '%s' of '%s': %s", d->name, d->app_name, err.message);
 	error_clear(&err);
@@ -302,6 +348,12 @@ void agent_dyno_on_exit(struct agent *a, struct agent_dyno *d)
 	if (oom)
 		agent_event(a, d->app_id, d->app_name, d->name, "Error R15 (Memory quota vastly exceeded)");
 	agent_event(a, d->app_id, d->app_name, d->name, "Process exited with status %d", code);
+	if (d->one_off) {
+		d->exit_code = code;
+		dyno_set_state(a, d, DYNO_DOWN);
+		dyno_remove(a, d);
+		return;
+	}
 	if (d->stopping || d->draining) {
 		dyno_set_state(a, d, DYNO_DOWN);
 		d->stopping = false;
@@ -362,10 +414,37 @@ static bool dyno_port_bound(struct agent *a, const struct agent_dyno *d)
 	return bound;
 }
 
+/* The deadlines of a one-off dyno. True when it was removed. */
+static bool one_off_tick(struct agent *a, struct agent_dyno *d, uint64_t now)
+{
+	if (d->remove && !d->running) {
+		dyno_remove(a, d);
+		return true;
+	}
+	if (d->stopping || d->draining)
+		return false;
+	if (d->attach && !d->session && (d->running || now >= d->attach_by)) {
+		/* Its session ended (or the agent restarted under it), or never came. */
+		if (!d->running)
+			agent_event(a, d->app_id, d->app_name, d->name, "No session attached within %d seconds", DYNO_ATTACH_TIMEOUT_S);
+		dyno_stop(a, d, true);
+		return !d->running;
+	}
+	if (d->running && now >= d->end_at) {
+		agent_event(a, d->app_id, d->app_name, d->name, "Stopping one-off dyno: its time to live of %u seconds is up", d->ttl_s);
+		dyno_stop(a, d, true);
+	}
+	return false;
+}
+
 void agent_dynos_tick(struct agent *a, uint64_t now)
 {
 	for (size_t i = 0; i < a->n_dynos; i++) {
 		struct agent_dyno *d = a->dynos[i];
+		if (d->one_off && one_off_tick(a, d, now)) {
+			i--; /* the last dyno took its place (unsigned: wraps and comes back to 0) */
+			continue;
+		}
 		if (d->draining && now >= d->drain_at) {
 			dyno_terminate(a, d);
 			continue;
@@ -434,6 +513,8 @@ static int64_t restart_seq(json_t *restarts, const char *target)
 	return json_integer_value(json_object_get(restarts, target));
 }
 
+static void dyno_place(struct agent *a, struct agent_space *s, struct agent_dyno *d);
+
 static void dyno_create(struct agent *a, struct agent_space *s, json_t *app, json_t *formation, const char *name)
 {
 	json_t *release = json_object_get(app, "release");
@@ -457,7 +538,12 @@ static void dyno_create(struct agent *a, struct agent_space *s, json_t *app, jso
 	d->restart_seq[2] = restart_seq(restarts, d->name);
 	time_now_iso(d->created_at);
 	d->state = DYNO_STARTING;
+	dyno_place(a, s, d);
+}
 
+/* Gives a new dyno its address, state file and network, and starts it. Frees it on failure. */
+static void dyno_place(struct agent *a, struct agent_space *s, struct agent_dyno *d)
+{
 	struct error err = { 0 };
 	int r = dyno_address(a, s, d->ip, &d->prefix, &err);
 	if (r >= 0)
@@ -469,7 +555,7 @@ static void dyno_create(struct agent *a, struct agent_space *s, json_t *app, jso
 		r = net_dyno_ensure(&cfg, &err);
 	}
 	if (r < 0) {
-		log_error("agent: create dyno '%s' of '%s': %s", name, d->app_name, err.message);
+		log_error("agent: create dyno '%s' of '%s': %s", d->name, d->app_name, err.message);
 		_cleanup_free_ char *dir = dyno_dir(a, d->id);
 		_cleanup_free_ char *json = xasprintf("%s/dyno.json", dir);
 		unlink(json);
@@ -482,6 +568,88 @@ static void dyno_create(struct agent *a, struct agent_space *s, json_t *app, jso
 		  d->ip);
 	agent_want_report(a);
 	dyno_start(a, d);
+}
+
+/* A one-off dyno of the desired state (api-runs.c's "runs"). */
+static void run_create(struct agent *a, struct agent_space *s, json_t *app, json_t *run)
+{
+	const char *id, *name, *type, *command, *size, *slug_id, *secret_hash = NULL, *user = NULL;
+	json_int_t version, ttl;
+	int attach, tty;
+	json_t *env;
+	json_error_t jerr;
+	if (json_unpack_ex(run, &jerr, 0, "{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:b, s:I, s:o, s?:s, s?:s}", "id", &id,
+			   "name", &name, "type", &type, "command", &command, "size", &size, "slug_id", &slug_id,
+			   "release_version", &version, "attach", &attach, "tty", &tty, "time_to_live", &ttl, "env", &env,
+			   "secret_hash", &secret_hash, "user", &user) < 0 ||
+	    !id_is_uuid(id) || !json_is_object(env) || (attach && !secret_hash)) {
+		log_warning("agent: one-off dyno in the desired state is malformed: %s", jerr.text);
+		return;
+	}
+	struct agent_dyno *d = dyno_alloc(a);
+	snprintf(d->id, sizeof(d->id), "%s", id);
+	snprintf(d->app_id, sizeof(d->app_id), "%s", json_string_value(json_object_get(app, "id")));
+	snprintf(d->app_name, sizeof(d->app_name), "%s", json_string_value(json_object_get(app, "name")));
+	snprintf(d->space_id, sizeof(d->space_id), "%s", s->id);
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	snprintf(d->type, sizeof(d->type), "%s", type);
+	d->release_version = version;
+	snprintf(d->slug_id, sizeof(d->slug_id), "%s", slug_id);
+	d->command = xstrdup(command);
+	snprintf(d->size, sizeof(d->size), "%s", size);
+	d->uid = (uid_t)json_integer_value(json_object_get(app, "uid"));
+	d->env = json_deep_copy(env);
+	time_now_iso(d->created_at);
+	d->state = DYNO_STARTING;
+	d->one_off = true;
+	d->attach = attach;
+	d->tty = tty;
+	snprintf(d->secret_hash, sizeof(d->secret_hash), "%s", secret_hash ? secret_hash : "");
+	snprintf(d->user, sizeof(d->user), "%s", user ? user : "");
+	d->ttl_s = (unsigned)ttl;
+	uint64_t now = time_mono_usec();
+	d->end_at = now + (uint64_t)ttl * USEC;
+	d->attach_by = now + DYNO_ATTACH_TIMEOUT_S * USEC;
+	dyno_place(a, s, d);
+}
+
+struct agent_dyno *agent_dyno_by_secret(struct agent *a, const char *secret, bool *ret_used)
+{
+	char hash[CRYPTO_TOKEN_HASH_MAX];
+	crypto_token_hash(secret, hash);
+	struct agent_dyno *found = NULL;
+	*ret_used = false;
+	/* Every candidate is compared, in constant time each: no early exit tells how far it got. */
+	for (size_t i = 0; i < a->n_dynos; i++) {
+		struct agent_dyno *d = a->dynos[i];
+		if (!d->one_off || !d->attach || !crypto_streq(hash, d->secret_hash))
+			continue;
+		if (d->attached || d->remove)
+			*ret_used = true;
+		else
+			found = d;
+	}
+	if (*ret_used)
+		return NULL;
+	return found;
+}
+
+void agent_dyno_attach(struct agent *a, struct agent_dyno *d, struct rendezvous_session *s)
+{
+	d->attached = true;
+	d->session = s;
+	dyno_start(a, d);
+}
+
+void agent_dyno_detach(struct agent *a, struct agent_dyno *d)
+{
+	d->session = NULL;
+	if (d->running && !d->stopping) {
+		agent_event(a, d->app_id, d->app_name, d->name, "Session ended: stopping the one-off dyno");
+		/* A shell on a terminal ignores SIGTERM, not a hang-up. */
+		sandbox_kill(&d->sb, SIGHUP, NULL);
+	}
+	dyno_stop(a, d, true);
 }
 
 static bool dyno_current(const struct agent_dyno *d, int64_t version, const char *command, const char *size)
@@ -546,7 +714,7 @@ static void reconcile_type(struct agent *a, struct agent_space *s, json_t *app, 
 	unsigned batch = quantity >= 8 ? (unsigned)(quantity / 4) : 1, in_flight = 0;
 	for (size_t i = 0; i < a->n_dynos; i++) {
 		struct agent_dyno *d = a->dynos[i];
-		if (streq(d->app_id, app_id) && streq(d->type, type) && !d->remove && d->state == DYNO_STARTING &&
+		if (!d->one_off && streq(d->app_id, app_id) && streq(d->type, type) && !d->remove && d->state == DYNO_STARTING &&
 		    dyno_current(d, version, command, size))
 			in_flight++;
 	}
@@ -558,7 +726,7 @@ static void reconcile_type(struct agent *a, struct agent_space *s, json_t *app, 
 		bool leaving = false;
 		for (size_t i = 0; i < a->n_dynos; i++) {
 			struct agent_dyno *d = a->dynos[i];
-			if (!streq(d->app_id, app_id) || !streq(d->name, name))
+			if (d->one_off || !streq(d->app_id, app_id) || !streq(d->name, name))
 				continue;
 			if (d->remove)
 				leaving = true;
@@ -593,6 +761,66 @@ static void reconcile_type(struct agent *a, struct agent_space *s, json_t *app, 
 		else if (cur && !n_olds)
 			dyno_apply_restarts(a, cur, restarts);
 	}
+}
+
+/* The one-off dynos of an app: new ones start, those ps:stop names go. */
+static void reconcile_runs(struct agent *a, struct agent_space *s, json_t *app, json_t *wanted)
+{
+	const char *app_id = json_string_value(json_object_get(app, "id"));
+	size_t i;
+	json_t *run;
+	json_array_foreach(json_object_get(app, "runs"), i, run)
+	{
+		const char *id = json_string_value(json_object_get(run, "id"));
+		if (!id || json_object_get(a->runs_ended_sent, id))
+			continue; /* ended; the API has not heard it yet */
+		char key[96];
+		snprintf(key, sizeof(key), "%s %s", app_id, id);
+		json_object_set_new(wanted, key, json_true());
+		struct agent_dyno *d = NULL;
+		for (size_t k = 0; k < a->n_dynos && !d; k++)
+			if (streq(a->dynos[k]->id, id))
+				d = a->dynos[k];
+		bool stop = json_is_true(json_object_get(run, "stop"));
+		if (d && stop && !d->remove) {
+			agent_event(a, d->app_id, d->app_name, d->name, "Stopping one-off dyno at the user's request");
+			if (d->running)
+				sandbox_kill(&d->sb, SIGHUP, NULL);
+			dyno_stop(a, d, true);
+		} else if (!d && stop) {
+			/* Stopped before it ran. */
+			json_array_append_new(a->runs_ended, json_pack("{s:s, s:i}", "id", id, "exit_status", -1));
+			json_object_set_new(a->runs_ended_sent, id, json_true());
+			agent_want_report(a);
+		} else if (!d) {
+			run_create(a, s, app, run);
+		}
+	}
+}
+
+void agent_runs_forget(struct agent *a, json_t *desired_apps)
+{
+	json_t *listed = json_object();
+	size_t i, k;
+	json_t *app, *run;
+	json_array_foreach(desired_apps, i, app)
+	{
+		json_array_foreach(json_object_get(app, "runs"), k, run)
+		{
+			const char *id = json_string_value(json_object_get(run, "id"));
+			if (id)
+				json_object_set_new(listed, id, json_true());
+		}
+	}
+	const char *id;
+	json_t *v;
+	void *tmp;
+	json_object_foreach_safe(a->runs_ended_sent, tmp, id, v)
+	{
+		if (!json_object_get(listed, id))
+			json_object_del(a->runs_ended_sent, id);
+	}
+	json_decref(listed);
 }
 
 void agent_dynos_reconcile(struct agent *a, json_t *desired_apps)
@@ -633,7 +861,7 @@ void agent_dynos_reconcile(struct agent *a, json_t *desired_apps)
 		const char *web_size = web ? json_string_value(json_object_get(web, "size")) : NULL;
 		for (size_t d = 0; d < a->n_dynos && web_settled; d++) {
 			struct agent_dyno *dy = a->dynos[d];
-			if (streq(dy->app_id, app_id) && streq(dy->type, "web") && web_command && web_size)
+			if (!dy->one_off && streq(dy->app_id, app_id) && streq(dy->type, "web") && web_command && web_size)
 				web_settled = dyno_current(dy, version, web_command, web_size) && !dy->remove;
 		}
 		json_array_foreach(formation, k, f)
@@ -641,12 +869,13 @@ void agent_dynos_reconcile(struct agent *a, json_t *desired_apps)
 			if (f != web)
 				reconcile_type(a, s, app, f, web_settled);
 		}
+		reconcile_runs(a, s, app, wanted);
 	}
 	/* Whatever is not wanted goes: scaled down, a type gone, an app destroyed. */
 	for (size_t k = 0; k < a->n_dynos; k++) {
 		struct agent_dyno *d = a->dynos[k];
 		char key[96];
-		snprintf(key, sizeof(key), "%s %s", d->app_id, d->name);
+		snprintf(key, sizeof(key), "%s %s", d->app_id, d->one_off ? d->id : d->name);
 		struct agent_space *s = agent_space_find(a, d->space_id);
 		if (!json_object_get(wanted, key) && s && s->ensured && !s->deleting && !d->remove) {
 			dyno_stop(a, d, true);
@@ -726,6 +955,18 @@ static struct agent_dyno *dyno_load(struct agent *a, const char *dir, struct err
 	d->restart_seq[1] = s1;
 	d->restart_seq[2] = s2;
 	snprintf(d->created_at, sizeof(d->created_at), "%s", created_at);
+	json_t *one_off = json_object_get(j, "one_off");
+	if (json_is_object(one_off)) {
+		d->one_off = true;
+		d->attach = json_is_true(json_object_get(one_off, "attach"));
+		d->tty = json_is_true(json_object_get(one_off, "tty"));
+		snprintf(d->secret_hash, sizeof(d->secret_hash), "%s", json_string_value(json_object_get(one_off, "secret_hash")) ?: "");
+		snprintf(d->user, sizeof(d->user), "%s", json_string_value(json_object_get(one_off, "user")) ?: "");
+		d->ttl_s = (unsigned)json_integer_value(json_object_get(one_off, "ttl"));
+		/* Its time to live starts over: the agent does not know how long it was away. */
+		d->end_at = time_mono_usec() + (uint64_t)d->ttl_s * USEC;
+		d->attach_by = time_mono_usec() + DYNO_ATTACH_TIMEOUT_S * USEC;
+	}
 	json_decref(j);
 	return d;
 }
@@ -761,6 +1002,15 @@ int agent_dynos_load(struct agent *a, struct error *err)
 			/* Adopted as it was; a web dyno shows `up` again once its port is seen. */
 			d->state = d->port ? DYNO_STARTING : DYNO_UP;
 			log_info("agent: adopted dyno '%s' of '%s'", d->name, d->app_name);
+			d->attached = d->one_off; /* its session, if it had one, is gone with the agent */
+		} else if (d->one_off) {
+			/* A one-off dyno that ended while nobody watched is over. */
+			d->remove = true;
+			int status;
+			bool oom;
+			if (sandbox_exit_status(sdir, &status, &oom, NULL) >= 0)
+				d->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+			log_info("agent: one-off dyno '%s' of '%s' ended while the agent was away", d->name, d->app_name);
 		} else {
 			/* It ended while nobody watched: that is a crash, restarted by the tick. */
 			d->state = DYNO_CRASHED;

@@ -34,5 +34,29 @@ void agent_dynos_tick(struct agent *a, uint64_t now);
 /* A dyno's sandbox ended. */
 void agent_dyno_on_exit(struct agent *a, struct agent_dyno *d);
 
+/*
+ * One-off dynos (desired["apps"][]["runs"]) are created by agent_dynos_reconcile() too. An
+ * attached one starts when its session arrives (agent-rendezvous.h), goes when it is not
+ * attached within DYNO_ATTACH_TIMEOUT_S, and is stopped when its session ends. None is
+ * restarted: when its command ends, or its time to live is up, or ps:stop asks, it is removed
+ * with its sandbox and network, and the next report says it ended (runs_ended).
+ */
+#define DYNO_ATTACH_TIMEOUT_S 60
+
+/*
+ * The attached one-off dyno whose secret hash matches secret (constant time), or NULL. A
+ * dyno whose session already came sets *ret_used, and is not returned.
+ */
+struct agent_dyno *agent_dyno_by_secret(struct agent *a, const char *secret, bool *ret_used);
+
+/* A session presented d's secret: d is attached to it, and starts when it can. */
+void agent_dyno_attach(struct agent *a, struct agent_dyno *d, struct rendezvous_session *s);
+
+/* d's session ended: d is stopped and removed. */
+void agent_dyno_detach(struct agent *a, struct agent_dyno *d);
+
+/* Forgets ended one-off dynos the desired state no longer lists. */
+void agent_runs_forget(struct agent *a, json_t *desired_apps);
+
 /* The dyno part of a report: every dyno of this host. */
 json_t *agent_dynos_report(struct agent *a);

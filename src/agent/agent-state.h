@@ -19,7 +19,7 @@
 #include "base/validate.h"
 #include "sandbox/sandbox.h"
 
-enum watch_kind { WATCH_SIGNAL, WATCH_TIMER, WATCH_DYNO, WATCH_SLUG };
+enum watch_kind { WATCH_SIGNAL, WATCH_TIMER, WATCH_DYNO, WATCH_SLUG, WATCH_RENDEZVOUS };
 
 struct watch {
 	enum watch_kind kind;
@@ -82,6 +82,19 @@ struct agent_dyno {
 	uint64_t oom_kills;
 	bool boot_failed;       /* it never came up: crashed or timed out while starting */
 
+	/* One-off dynos (`cove run`): never restarted, removed when they end (agent-dyno.c). */
+	bool one_off;
+	bool attach;            /* its stdin and stdout are a rendezvous session */
+	bool tty;
+	char secret_hash[72];   /* of the session's secret, when attach */
+	char user[256];         /* who asked, for the log events */
+	unsigned ttl_s;         /* time to live */
+	uint64_t end_at;        /* monotonic usec: its time to live is up */
+	uint64_t attach_by;     /* monotonic usec: unattached by then, it goes */
+	bool attached;          /* a session presented its secret: it is used */
+	struct rendezvous_session *session;
+	int exit_code;          /* -1 until it ended with one */
+
 	/* Shipping its output (agent-logs.c). */
 	uint64_t log_epoch;     /* of its output file: one per run of the sandbox */
 	uint64_t log_read;      /* bytes of the output file read */
@@ -103,6 +116,8 @@ struct agent_slug {
 
 struct agent_routers; /* agent-router.c */
 struct agent_resolvers; /* agent-dns.c */
+struct agent_rendezvous; /* agent-rendezvous.c */
+struct rendezvous_session;
 
 struct agent {
 	const struct agent_config *cfg;
@@ -129,6 +144,8 @@ struct agent {
 	uint64_t log_dropped;         /* lines dropped since the last L11 line */
 	json_t *failed_releases;      /* to report: releases whose dynos never came up */
 	json_t *failed_releases_sent; /* "app_id version" -> true, reported once */
+	json_t *runs_ended;           /* to report: one-off dynos that ended, {id, exit_status} */
+	json_t *runs_ended_sent;      /* their id -> true, until the desired state forgets them */
 
 	struct agent_space **spaces;
 	size_t n_spaces;
@@ -138,6 +155,7 @@ struct agent {
 	size_t n_slugs;
 	struct agent_routers *routers;
 	struct agent_resolvers *resolvers;
+	struct agent_rendezvous *rendezvous;
 };
 
 /* Adds fd to the loop's epoll with events pointing at w. */

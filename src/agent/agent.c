@@ -23,6 +23,7 @@
 #include "agent/agent-dyno.h"
 #include "agent/agent-logs.h"
 #include "agent/agent-dns.h"
+#include "agent/agent-rendezvous.h"
 #include "agent/agent-router.h"
 #include "agent/agent-slug.h"
 #include "agent/agent-space.h"
@@ -112,6 +113,7 @@ static void on_desired(void *userdata, long status, const struct strbuf *body, c
 	snprintf(a->generation, sizeof(a->generation), "%s", gen);
 	json_decref(a->desired);
 	a->desired = d;
+	agent_runs_forget(a, json_object_get(d, "apps"));
 	a->reconcile_wanted = true;
 	poll_start(a);
 }
@@ -137,6 +139,7 @@ struct report {
 	struct agent *agent;
 	json_t *spaces;
 	json_t *releases;
+	json_t *runs_ended;
 };
 
 static void on_reported(void *userdata, long status, const struct strbuf *body, const char *error)
@@ -148,10 +151,12 @@ static void on_reported(void *userdata, long status, const struct strbuf *body, 
 		log_warning("agent: report: %s", error ? error : body->buf);
 		agent_spaces_report_failed(a, rep->spaces);
 		json_array_extend(a->failed_releases, rep->releases);
+		json_array_extend(a->runs_ended, rep->runs_ended);
 		a->report_wanted = true;
 	}
 	json_decref(rep->spaces);
 	json_decref(rep->releases);
+	json_decref(rep->runs_ended);
 	free(rep);
 }
 
@@ -163,8 +168,11 @@ static void report_send(struct agent *a)
 	rep->spaces = agent_spaces_report(a);
 	rep->releases = a->failed_releases;
 	a->failed_releases = json_array();
-	json_t *body = json_pack("{s:O, s:O, s:o}", "spaces", rep->spaces, "releases", rep->releases, "dynos",
-				 agent_dynos_report(a));
+	rep->runs_ended = a->runs_ended;
+	a->runs_ended = json_array();
+	json_t *body = json_pack("{s:O, s:O, s:o, s:O, s:o}", "spaces", rep->spaces, "releases", rep->releases, "dynos",
+				 agent_dynos_report(a), "runs_ended", rep->runs_ended, "rendezvous",
+				 agent_rendezvous_address(a) ? json_string(agent_rendezvous_address(a)) : json_null());
 	_cleanup_free_ char *text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	struct error err = { 0 };
@@ -172,8 +180,10 @@ static void report_send(struct agent *a)
 		log_error("agent: %s", err.message);
 		agent_spaces_report_failed(a, rep->spaces);
 		json_array_extend(a->failed_releases, rep->releases);
+		json_array_extend(a->runs_ended, rep->runs_ended);
 		json_decref(rep->spaces);
 		json_decref(rep->releases);
+		json_decref(rep->runs_ended);
 		free(rep);
 		a->report_wanted = true;
 		return;
@@ -215,6 +225,7 @@ static void on_tick(struct agent *a)
 		;
 	uint64_t now = time_mono_usec();
 	agent_dynos_tick(a, now);
+	agent_rendezvous_tick(a, now);
 	agent_slugs_tick(a, now);
 	for (size_t i = 0; i < a->n_dynos; i++)
 		agent_logs_collect(a, a->dynos[i]);
@@ -240,6 +251,8 @@ int agent_run(const struct agent_config *cfg, struct error *err)
 	a->failed_releases = json_array();
 	a->log_queue = json_array();
 	a->failed_releases_sent = json_object();
+	a->runs_ended = json_array();
+	a->runs_ended_sent = json_object();
 	a->host_netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (a->host_netns_fd < 0) {
 		r = error_set(err, -errno, "open the host network namespace: %m");
@@ -258,6 +271,8 @@ int agent_run(const struct agent_config *cfg, struct error *err)
 		r = agent_routers_load(a, err);
 	if (r >= 0)
 		r = agent_resolvers_load(a, err);
+	if (r >= 0)
+		r = agent_rendezvous_start(a, err);
 	if (r < 0)
 		goto out;
 	log_info("agent: serving %s, %zu space%s and %zu dyno%s found", cfg->api_url, a->n_spaces,
@@ -296,8 +311,12 @@ int agent_run(const struct agent_config *cfg, struct error *err)
 			case WATCH_SLUG:
 				agent_slug_on_exit(a, container_of(w, struct agent_slug, watch));
 				break;
+			case WATCH_RENDEZVOUS:
+				agent_rendezvous_on_event(a, w, events[i].events);
+				break;
 			}
 		}
+		agent_rendezvous_collect(a);
 		if (http_client_timeout_ms(a->http) == 0)
 			http_client_on_timeout(a->http);
 		if (a->reconcile_wanted)
@@ -307,11 +326,14 @@ int agent_run(const struct agent_config *cfg, struct error *err)
 	}
 	r = 0;
 out:
+	agent_rendezvous_free(a);
 	http_client_free(a->http);
 	json_decref(a->desired);
 	json_decref(a->failed_releases);
 	json_decref(a->log_queue);
 	json_decref(a->failed_releases_sent);
+	json_decref(a->runs_ended);
+	json_decref(a->runs_ended_sent);
 	for (size_t i = 0; i < a->n_dynos; i++) {
 		if (a->dynos[i]->pidfd >= 0)
 			close(a->dynos[i]->pidfd);

@@ -27,6 +27,9 @@ struct agent_config {
 	unsigned router_threads;    /* event loops per router; 0: one per CPU, up to 8 */
 	const char *dns_upstreams;  /* the spaces' resolvers ask these for other names: "ADDR[:PORT],...",
 	                               "none" to refuse them; NULL: the nameservers of /etc/resolv.conf */
+	const char *rendezvous_listen; /* HOST:PORT of `run` sessions (port 0 picks one); NULL: none */
+	const char *tls_cert;       /* PEM files of the rendezvous' certificate; NULL: the local */
+	const char *tls_key;        /*  CA's DATA_DIR/tls/server.pem and server-key.pem */
 };
 
 /* Runs the agent until SIGTERM or SIGINT. Returns 0, or a negative errno when it could not start. */

@@ -19,6 +19,7 @@
 
 #include "api/api-domains.h"
 #include "api/api-rulesets.h"
+#include "api/api-runs.h"
 #include "api/api.h"
 #include "base/alloc.h"
 #include "base/log.h"
@@ -97,6 +98,9 @@ static int desired_apps(struct api_request *req, const char *space_id, json_t *a
 		/* What the space's router needs: the app's domains, whether it is internal. */
 		if (r >= 0)
 			r = api_app_routing(req, app_id, app, err);
+		/* Its one-off dynos. */
+		if (r >= 0)
+			r = api_runs_desired(req, app_id, app, err);
 		if (r < 0)
 			return r;
 	}
@@ -252,6 +256,21 @@ static int agent_report(struct api_request *req, struct error *err)
 	json_array_foreach(spaces, i, v)
 	{
 		r = report_space(req, v, err);
+		if (r < 0)
+			return r;
+	}
+	json_t *ended = req->body ? json_object_get(req->body, "runs_ended") : NULL;
+	if (ended && !json_is_array(ended))
+		return error_set(err, -EINVAL, "'runs_ended' must be a list");
+	r = api_runs_report(req, ended, err);
+	if (r < 0)
+		return r;
+	json_t *rendezvous = req->body ? json_object_get(req->body, "rendezvous") : NULL;
+	if (rendezvous && !json_is_string(rendezvous) && !json_is_null(rendezvous))
+		return error_set(err, -EINVAL, "'rendezvous' must be an address or null");
+	if (rendezvous) {
+		r = store_exec(req->store, "UPDATE hosts SET rendezvous = ? WHERE id = ?",
+			       SV_ARGS(SV_TEXT(json_string_value(rendezvous)), SV_TEXT(req->host.id)), err);
 		if (r < 0)
 			return r;
 	}

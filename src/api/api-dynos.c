@@ -10,6 +10,7 @@
 
 #include "api/api-apps.h"
 #include "api/api-domains.h"
+#include "api/api-runs.h"
 #include "base/alloc.h"
 
 #define DYNO_COLUMNS                                                                                  \
@@ -37,6 +38,8 @@ static int dynos_of_app(struct api_request *req, const struct app *a, json_t **r
 	json_t *list = json_array();
 	while ((r = store_rows_next(rows, err)) > 0)
 		json_array_append_new(list, dyno_json(a->id, a->name, rows));
+	if (r >= 0)
+		r = api_runs_unreported(req, a, list, err);
 	if (r < 0) {
 		json_decref(list);
 		return r;
@@ -116,7 +119,15 @@ static int check_target(struct api_request *req, const struct app *a, const char
 static int restart_target(struct api_request *req, bool type, const char *verb, struct error *err)
 {
 	struct app a;
+	bool one_off = false;
 	int r = api_app_load(req, req->params[0], &a, err);
+	/* A one-off dyno is never restarted: stopping or restarting it ends it. */
+	if (r >= 0 && !type)
+		r = api_run_stop(req, &a, req->params[1], &one_off, err);
+	if (r >= 0 && one_off) {
+		api_set_action(req, "Stop one-off dyno %s of %s", req->params[1], a.name);
+		return api_reply(req, 202, json_object());
+	}
 	if (r >= 0)
 		r = check_target(req, &a, req->params[1], type, err);
 	if (r >= 0)

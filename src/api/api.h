@@ -151,6 +151,7 @@ extern const struct api_route api_build_routes[];
 extern const struct api_route api_domain_routes[];
 extern const struct api_route api_ruleset_routes[];
 extern const struct api_route api_space_access_routes[];
+extern const struct api_route api_run_routes[];
 
 /*
  * Starts serving on cfg->listen with the given store (which stays the caller's). The server

@@ -68,6 +68,7 @@ struct options {
 	const char *router_timeouts;    /* agent */
 	unsigned router_threads;        /* agent */
 	const char *dns_upstreams;      /* agent */
+	const char *rendezvous_listen;  /* agent */
 	bool debug;
 	char *buildpacks_dir;     /* api */
 	unsigned build_timeout_s; /* api */
@@ -102,6 +103,8 @@ static void usage(FILE *f)
 	      "  --outbound-pool CIDR   addresses spaces leave from (default " DEFAULT_OUTBOUND_POOL ")\n"
 	      "  --boot-timeout SEC     web dynos must bind $PORT within this (default 60)\n"
 	      "  --stop-timeout SEC     SIGKILL this long after SIGTERM (default 30)\n"
+	      "  --rendezvous-listen HOST:PORT  where `run` sessions attach, over TLS with\n"
+	      "                         DATA_DIR/tls/server.pem (default: the API's host, port 0)\n"
 	      "\n"
 	      "Routers (coved, coved agent; and --router-port for coved api, in apps' web_url):\n"
 	      "  --router-port PORT     each space's router listens on this port of the space's\n"
@@ -174,6 +177,7 @@ static int parse_options(int argc, char **argv, struct options *o, struct error 
 		OPT_BUILD_TIMEOUT,
 		OPT_SLUG_MAX,
 		OPT_NO_BUILD_NETWORK,
+		OPT_RENDEZVOUS_LISTEN,
 	};
 	static const struct option longopts[] = {
 		{ "data-dir", required_argument, NULL, OPT_DATA_DIR },
@@ -197,6 +201,7 @@ static int parse_options(int argc, char **argv, struct options *o, struct error 
 		{ "build-timeout", required_argument, NULL, OPT_BUILD_TIMEOUT },
 		{ "slug-max", required_argument, NULL, OPT_SLUG_MAX },
 		{ "no-build-network", no_argument, NULL, OPT_NO_BUILD_NETWORK },
+		{ "rendezvous-listen", required_argument, NULL, OPT_RENDEZVOUS_LISTEN },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -255,6 +260,9 @@ static int parse_options(int argc, char **argv, struct options *o, struct error 
 		case OPT_BOOT_TIMEOUT:
 			if ((r = parse_seconds("--boot-timeout", optarg, &o->boot_timeout_s, err)) < 0)
 				return r;
+			break;
+		case OPT_RENDEZVOUS_LISTEN:
+			o->rendezvous_listen = optarg;
 			break;
 		case OPT_ROUTER_PORT: {
 			char *end;
@@ -368,6 +376,7 @@ static int run_agent(const struct options *o)
 		.router_timeouts = o->router_timeouts,
 		.router_threads = o->router_threads,
 		.dns_upstreams = o->dns_upstreams,
+		.rendezvous_listen = o->rendezvous_listen ? o->rendezvous_listen : "127.0.0.1:0",
 	};
 	if (agent_run(&cfg, &err) < 0) {
 		fprintf(stderr, "coved agent: %s\n", err.message);
@@ -413,6 +422,14 @@ static pid_t agent_spawn(const struct options *o, const char *api_url, const cha
 		argv[n++] = "--dns-upstream";
 		argv[n++] = o->dns_upstreams;
 	}
+	/* Sessions of `run` attach where clients reach the API, on a port of their own. */
+	_cleanup_free_ char *rendezvous = NULL;
+	if (!o->rendezvous_listen) {
+		const char *colon = strrchr(o->listen, ':');
+		rendezvous = xasprintf("%.*s:0", colon ? (int)(colon - o->listen) : 9, colon ? o->listen : "127.0.0.1");
+	}
+	argv[n++] = "--rendezvous-listen";
+	argv[n++] = o->rendezvous_listen ? o->rendezvous_listen : rendezvous;
 	if (o->debug)
 		argv[n++] = "--debug";
 	argv[n] = NULL;

@@ -41,6 +41,7 @@ struct shim {
 	int report_fd;
 	int output_fd;
 	int netns_fd;
+	char tty_path[64]; /* SANDBOX_IO_TTY: the terminal's slave in the dyno's /dev/pts */
 };
 
 /* One line in shim.log (the shim's stderr). */
@@ -111,16 +112,32 @@ static int clear_capability_sets(struct error *err)
 static int command_setup(const struct shim *s, struct error *err)
 {
 	const struct sandbox_spec *spec = s->spec;
-	/* Its own process group, so that signals reach whatever the shell starts. */
-	if (setpgid(0, 0) < 0)
-		return error_set(err, -errno, "new process group: %m");
-
-	_cleanup_close_ int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (null < 0)
-		return error_set(err, -errno, "open '/dev/null': %m");
-	if (dup2(null, STDIN_FILENO) < 0 || dup2(s->output_fd, STDOUT_FILENO) < 0 ||
-	    dup2(s->output_fd, STDERR_FILENO) < 0)
-		return error_set(err, -errno, "set up stdio: %m");
+	if (spec->io == SANDBOX_IO_TTY) {
+		/* A session of its own whose controlling terminal is the pseudo-terminal: its
+		 * process group is the session's, so signals still reach whatever the shell starts. */
+		if (setsid() < 0)
+			return error_set(err, -errno, "new session: %m");
+		_cleanup_close_ int tty = open(s->tty_path, O_RDWR | O_CLOEXEC);
+		if (tty < 0)
+			return error_set(err, -errno, "open '%s': %m", s->tty_path);
+		if (ioctl(tty, TIOCSCTTY, 0) < 0)
+			return error_set(err, -errno, "make '%s' the controlling terminal: %m", s->tty_path);
+		if (fchown(tty, spec->uid, spec->gid) < 0)
+			return error_set(err, -errno, "chown '%s': %m", s->tty_path);
+		if (dup2(tty, STDIN_FILENO) < 0 || dup2(tty, STDOUT_FILENO) < 0 || dup2(tty, STDERR_FILENO) < 0)
+			return error_set(err, -errno, "set up stdio: %m");
+	} else {
+		/* Its own process group, so that signals reach whatever the shell starts. */
+		if (setpgid(0, 0) < 0)
+			return error_set(err, -errno, "new process group: %m");
+		_cleanup_close_ int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null < 0)
+			return error_set(err, -errno, "open '/dev/null': %m");
+		int in = spec->io == SANDBOX_IO_SOCKET ? s->output_fd : null;
+		if (dup2(in, STDIN_FILENO) < 0 || dup2(s->output_fd, STDOUT_FILENO) < 0 ||
+		    dup2(s->output_fd, STDERR_FILENO) < 0)
+			return error_set(err, -errno, "set up stdio: %m");
+	}
 	/* Whatever init holds stays out of the dyno; the report socket until the exec. */
 	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		return error_set(err, -errno, "close file descriptors: %m");
@@ -213,6 +230,44 @@ static int init_setup(struct shim *s, struct error *err)
 	return 0;
 }
 
+/*
+ * SANDBOX_IO_TTY: a pseudo-terminal of the dyno's own devpts instance (mounted by
+ * sandbox-rootfs.c), so that the command's `tty` names it as /dev/pts/N. Its master goes out
+ * over the output socket; the dyno keeps none.
+ */
+static int tty_open(struct shim *s, struct error *err)
+{
+	_cleanup_close_ int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		return error_set(err, -errno, "open '/dev/ptmx': %m");
+	int unlock = 0;
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		return error_set(err, -errno, "unlock the pseudo-terminal: %m");
+	int n;
+	if (ioctl(master, TIOCGPTN, &n) < 0)
+		return error_set(err, -errno, "number of the pseudo-terminal: %m");
+	snprintf(s->tty_path, sizeof(s->tty_path), "/dev/pts/%d", n);
+	char byte = 't';
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control = { 0 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &master, sizeof(int));
+	ssize_t sent;
+	do
+		sent = sendmsg(s->output_fd, &msg, MSG_NOSIGNAL);
+	while (sent < 0 && errno == EINTR);
+	if (sent != 1)
+		return error_set(err, -errno, "send the pseudo-terminal: %m");
+	return 0;
+}
+
 _noreturn_ static void init_main(struct shim *s, int sync_fd)
 {
 	struct error err = { 0 };
@@ -230,7 +285,7 @@ _noreturn_ static void init_main(struct shim *s, int sync_fd)
 	if (n != 1)
 		_exit(1);
 
-	if (init_setup(s, &err) < 0) {
+	if (init_setup(s, &err) < 0 || (s->spec->io == SANDBOX_IO_TTY && tty_open(s, &err) < 0)) {
 		report(s->report_fd, &err);
 		_exit(1);
 	}
@@ -249,8 +304,10 @@ _noreturn_ static void init_main(struct shim *s, int sync_fd)
 		close(sync_fd);
 		command_exec(s);
 	}
-	/* Both sides set the process group, so that it exists before any signal is forwarded. */
-	(void)setpgid(command, command);
+	/* Both sides set the process group, so that it exists before any signal is forwarded (a
+	 * session leader to be makes its own: setsid() fails for a group leader). */
+	if (s->spec->io != SANDBOX_IO_TTY)
+		(void)setpgid(command, command);
 	close(s->report_fd);
 	close(s->output_fd);
 

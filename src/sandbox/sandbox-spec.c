@@ -118,6 +118,10 @@ int sandbox_spec_validate(const struct sandbox_spec *spec, struct error *err)
 		return error_set(err, -EINVAL, "resolv.conf is longer than %d bytes", SANDBOX_RESOLV_CONF_MAX);
 	if (spec->output_fd < -1)
 		return error_set(err, -EINVAL, "output fd %d is invalid", spec->output_fd);
+	if (spec->io > SANDBOX_IO_TTY)
+		return error_set(err, -EINVAL, "io mode %d is invalid", (int)spec->io);
+	if (spec->io != SANDBOX_IO_OUTPUT && spec->output_fd < 0)
+		return error_set(err, -EINVAL, "io mode %d needs an output socket", (int)spec->io);
 	if (spec->n_binds > SANDBOX_BINDS_MAX)
 		return error_set(err, -EINVAL, "more than %d bind mounts", SANDBOX_BINDS_MAX);
 	for (size_t i = 0; i < spec->n_binds; i++) {
@@ -166,6 +170,7 @@ int sandbox_spec_serialize(const struct sandbox_spec *spec, struct strbuf *out)
 	r = r < 0 ? r : add_number(out, "cpu_weight", spec->cpu_weight);
 	r = r < 0 ? r : add_pair(out, "resolv_conf", spec->resolv_conf);
 	r = r < 0 ? r : add_number(out, "output_fd", spec->output_fd);
+	r = r < 0 ? r : add_number(out, "io", spec->io);
 	for (size_t i = 0; r >= 0 && i < spec->n_binds; i++) {
 		/* "rw:/source:/target": paths hold no ':' (check_path), so the split is unambiguous. */
 		_cleanup_free_ char *v = xasprintf("%s:%s:%s", spec->binds[i].writable ? "rw" : "ro",
@@ -267,6 +272,9 @@ int sandbox_spec_parse(char *data, size_t len, struct sandbox_spec_wire *ret, st
 		} else if (streq(key, "output_fd")) {
 			r = parse_number(key, value, -1, INT32_MAX, &v, err);
 			spec->output_fd = (int)v;
+		} else if (streq(key, "io")) {
+			r = parse_number(key, value, 0, SANDBOX_IO_TTY, &v, err);
+			spec->io = (enum sandbox_io)v;
 		} else
 			return error_set(err, -EINVAL, "spec: unknown key '%.32s'", key);
 		if (r < 0)

@@ -57,6 +57,20 @@ struct sandbox_bind {
 	bool writable;      /* else read-only; always nosuid and nodev */
 };
 
+/*
+ * What the command's stdin, stdout and stderr are. A one-off dyno (`cove run`) talks to its
+ * user through output_fd, a connected AF_UNIX stream socket, both ways.
+ */
+enum sandbox_io {
+	SANDBOX_IO_OUTPUT = 0, /* stdout and stderr to output_fd (or output.log); stdin /dev/null */
+	SANDBOX_IO_SOCKET = 1, /* output_fd is a socket: stdin, stdout and stderr */
+	SANDBOX_IO_TTY = 2,    /* a pseudo-terminal of the dyno's own /dev/pts is stdin, stdout,
+				  stderr and the controlling terminal of the command (a session
+				  leader); its master is sent over the output_fd socket
+				  (SCM_RIGHTS, one byte 't' with it) before the command runs, and
+				  the dyno keeps no copy of it */
+};
+
 /* What to run and how to confine it. The sandbox copies what it needs; nothing is kept. */
 struct sandbox_spec {
 	const char *id;          /* dyno id, usually a UUID: letters, digits, '-' and '_'; names the cgroup */
@@ -80,6 +94,7 @@ struct sandbox_spec {
 				    the host's */
 	int output_fd;           /* the command's stdout and stderr; the caller keeps its own copy.
 				    -1 for the file state_dir/output.log */
+	enum sandbox_io io;      /* SANDBOX_IO_SOCKET and _TTY need output_fd >= 0 */
 	const struct sandbox_bind *binds; /* n_binds (at most SANDBOX_BINDS_MAX) host directories,
 					     mounted in order after everything else */
 	size_t n_binds;
