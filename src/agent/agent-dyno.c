@@ -573,16 +573,16 @@ static void dyno_place(struct agent *a, struct agent_space *s, struct agent_dyno
 /* A one-off dyno of the desired state (api-runs.c's "runs"). */
 static void run_create(struct agent *a, struct agent_space *s, json_t *app, json_t *run)
 {
-	const char *id, *name, *type, *command, *size, *slug_id, *secret_hash = NULL, *user = NULL;
+	const char *id, *name, *type, *command, *size, *slug_id;
 	json_int_t version, ttl;
 	int attach, tty;
-	json_t *env;
+	json_t *env, *secret = NULL, *who = NULL;
 	json_error_t jerr;
-	if (json_unpack_ex(run, &jerr, 0, "{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:b, s:I, s:o, s?:s, s?:s}", "id", &id,
+	if (json_unpack_ex(run, &jerr, 0, "{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:b, s:I, s:o, s?:o, s?:o}", "id", &id,
 			   "name", &name, "type", &type, "command", &command, "size", &size, "slug_id", &slug_id,
 			   "release_version", &version, "attach", &attach, "tty", &tty, "time_to_live", &ttl, "env", &env,
-			   "secret_hash", &secret_hash, "user", &user) < 0 ||
-	    !id_is_uuid(id) || !json_is_object(env) || (attach && !secret_hash)) {
+			   "secret_hash", &secret, "user", &who) < 0 ||
+	    !id_is_uuid(id) || !json_is_object(env) || (attach && !json_is_string(secret))) {
 		log_warning("agent: one-off dyno in the desired state is malformed: %s", jerr.text);
 		return;
 	}
@@ -604,8 +604,8 @@ static void run_create(struct agent *a, struct agent_space *s, json_t *app, json
 	d->one_off = true;
 	d->attach = attach;
 	d->tty = tty;
-	snprintf(d->secret_hash, sizeof(d->secret_hash), "%s", secret_hash ? secret_hash : "");
-	snprintf(d->user, sizeof(d->user), "%s", user ? user : "");
+	snprintf(d->secret_hash, sizeof(d->secret_hash), "%s", json_is_string(secret) ? json_string_value(secret) : "");
+	snprintf(d->user, sizeof(d->user), "%s", json_is_string(who) ? json_string_value(who) : "");
 	d->ttl_s = (unsigned)ttl;
 	uint64_t now = time_mono_usec();
 	d->end_at = now + (uint64_t)ttl * USEC;

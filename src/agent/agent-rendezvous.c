@@ -70,6 +70,8 @@ struct agent_rendezvous {
 	gnutls_certificate_credentials_t creds;
 	gnutls_priority_t priority;
 	char address[128];
+	bool warned;
+	uint64_t retry_at;    /* without a certificate yet: look again then */
 	struct rendezvous_session **sessions;
 	size_t n_sessions;
 };
@@ -158,6 +160,31 @@ static int listen_on(struct agent_rendezvous *rv, const char *listen_addr, struc
 	return 0;
 }
 
+/* Listens once the certificate is there; until then the agent looks again every few seconds. */
+static int rendezvous_open(struct agent *a, struct error *err)
+{
+	struct agent_rendezvous *rv = a->rendezvous;
+	struct error e = { 0 };
+	if (load_credentials(a, rv, &e) < 0) {
+		if (!rv->warned)
+			log_warning("agent: no rendezvous for attached one-off dynos (`run`) yet: %s", e.message);
+		rv->warned = true;
+		if (rv->creds)
+			gnutls_certificate_free_credentials(rv->creds);
+		rv->creds = NULL;
+		rv->retry_at = time_mono_usec() + 2 * 1000000ull;
+		return 0;
+	}
+	int r = listen_on(rv, a->cfg->rendezvous_listen, err);
+	if (r >= 0)
+		r = agent_watch_add(a, rv->fd, &rv->watch, err);
+	if (r < 0)
+		return r;
+	log_info("agent: rendezvous of one-off dynos at %s", rv->address);
+	agent_want_report(a);
+	return 0;
+}
+
 int agent_rendezvous_start(struct agent *a, struct error *err)
 {
 	if (!a->cfg->rendezvous_listen)
@@ -166,26 +193,15 @@ int agent_rendezvous_start(struct agent *a, struct error *err)
 	rv->fd = -1;
 	rv->watch = (struct watch){ .kind = WATCH_RENDEZVOUS, .obj = NULL };
 	a->rendezvous = rv;
-	struct error e = { 0 };
-	if (load_credentials(a, rv, &e) < 0) {
-		log_warning("agent: no rendezvous for attached one-off dynos (`run`): %s", e.message);
+	int r = rendezvous_open(a, err);
+	if (r < 0)
 		agent_rendezvous_free(a);
-		return 0;
-	}
-	int r = listen_on(rv, a->cfg->rendezvous_listen, err);
-	if (r >= 0)
-		r = agent_watch_add(a, rv->fd, &rv->watch, err);
-	if (r < 0) {
-		agent_rendezvous_free(a);
-		return r;
-	}
-	log_info("agent: rendezvous of one-off dynos at %s", rv->address);
-	return 0;
+	return r;
 }
 
 const char *agent_rendezvous_address(struct agent *a)
 {
-	return a->rendezvous ? a->rendezvous->address : NULL;
+	return a->rendezvous && a->rendezvous->fd >= 0 ? a->rendezvous->address : NULL;
 }
 
 /* ---- sessions -------------------------------------------------------------------------- */
@@ -559,6 +575,13 @@ void agent_rendezvous_tick(struct agent *a, uint64_t now)
 	struct agent_rendezvous *rv = a->rendezvous;
 	if (!rv)
 		return;
+	if (rv->fd < 0 && now >= rv->retry_at) {
+		struct error err = { 0 };
+		if (rendezvous_open(a, &err) < 0) {
+			log_error("agent: %s", err.message);
+			rv->retry_at = now + 30 * 1000000ull;
+		}
+	}
 	for (size_t i = 0; i < rv->n_sessions; i++) {
 		struct rendezvous_session *s = rv->sessions[i];
 		if (s->dead)

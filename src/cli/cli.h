@@ -57,6 +57,11 @@ enum cli_opt {
 	OPT_PROTOCOL,
 	OPT_PORT,
 	OPT_PERMISSION,
+	OPT_SIZE,
+	OPT_TYPE,
+	OPT_EXIT_CODE,
+	OPT_ENV,
+	OPT_NO_TTY,
 	OPT_HELP,
 	OPT_MAX_
 };
@@ -105,6 +110,7 @@ extern const struct cli_command cli_log_commands[];
 extern const struct cli_command cli_admin_commands[];
 extern const struct cli_command cli_build_commands[];
 extern const struct cli_command cli_network_commands[];
+extern const struct cli_command cli_run_commands[];
 
 struct cli_api;
 

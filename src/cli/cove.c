@@ -28,6 +28,7 @@ static const struct {
 	{ "Apps", cli_app_commands },       { "Config vars", cli_config_commands }, { "Domains", cli_domain_commands },
 	{ "Releases", cli_release_commands }, { "Dynos", cli_ps_commands },       { "Builds", cli_build_commands },
 	{ "Logs", cli_log_commands },         { "Space network", cli_network_commands },
+	{ "One-off dynos", cli_run_commands },
 	{ "Administration", cli_admin_commands },
 };
 
@@ -179,7 +180,7 @@ int main(int argc, char **argv)
 	cli_api_free(c.api);
 	cli_release(&c);
 	if (r >= 0)
-		return 0;
+		return r > 255 ? 255 : r; /* a command's own status (run -x) */
 	fprintf(stderr, "cove: %s\n", err.message[0] ? err.message : strerror(-r));
 	return cli_is_usage_error(&err) ? EXIT_USAGE : 1;
 }
