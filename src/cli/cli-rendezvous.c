@@ -4,6 +4,7 @@
 #include <gnutls/gnutls.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,8 +179,9 @@ static int session(gnutls_session_t tls, int fd, const struct rendezvous_options
 				if (w == GNUTLS_E_AGAIN || w == GNUTLS_E_INTERRUPTED)
 					continue;
 				if (w < 0) {
-					r = error_set(err, -EIO, "rendezvous: %s", gnutls_strerror((int)w));
-					goto out;
+					/* The server is closing (the command ended): read what it still sends. */
+					stdin_open = false;
+					break;
 				}
 				done += w;
 			}
@@ -199,6 +201,8 @@ int rendezvous_attach(const char *url, const struct rendezvous_options *opts, in
 	int r = parse_url(url, &host, &port, &secret, err);
 	if (r < 0)
 		return r;
+	/* A server that closed while we write: an error to handle, not a signal to die of. */
+	signal(SIGPIPE, SIG_IGN);
 	gnutls_certificate_credentials_t creds = NULL;
 	gnutls_session_t tls = NULL;
 	int fd = -1;
