@@ -23,6 +23,7 @@
 #include "api/api-formation.h"
 #include "api/api-git.h"
 #include "api/api-releases.h"
+#include "api/api-runs.h"
 #include "base/alloc.h"
 #include "base/dyno-size.h"
 #include "base/strbuf.h"
@@ -246,7 +247,7 @@ static int manifest_formation(struct api_request *req, const struct app *app, js
 
 /* The release of a successful build: "Deploy <commit>", its slug, the config of now. */
 static int build_release(struct api_request *req, const struct app *app, const char *build_id, const char *slug_id,
-			 bool release_ok, json_t *formation, struct error *err)
+			 bool release_ok, bool release_phase, json_t *formation, json_t **ret_phase, struct error *err)
 {
 	_cleanup_free_ char *version = NULL;
 	int r = store_query_text(req->store, "SELECT source_version FROM builds WHERE id = ?", SV_ARGS(SV_TEXT(build_id)),
@@ -270,6 +271,9 @@ static int build_release(struct api_request *req, const struct app *app, const c
 	if (r >= 0 && !release_ok)
 		r = store_exec(req->store, "UPDATE releases SET status = 'failed' WHERE app_id = ? AND version = ?",
 			       SV_ARGS(SV_TEXT(app->id), SV_INT(release_version)), err);
+	/* The release phase: pending until its command, run in the app's space, succeeds. */
+	if (r >= 0 && release_ok && release_phase)
+		r = api_release_phase_start(req, app, release_version, slug_id, ret_phase, err);
 	char now[TIME_ISO_MAX];
 	if (r >= 0)
 		r = store_exec(req->store,
@@ -321,8 +325,9 @@ static int build_update(struct api_request *req, struct error *err)
 		return error_set(err, -EINVAL, "'status' must be succeeded or failed");
 	if (streq(status, "succeeded") && !slug)
 		return error_set(err, -EINVAL, "a build that succeeded has a 'slug'");
-	if (release_status && !streq(release_status, "succeeded") && !streq(release_status, "failed"))
-		return error_set(err, -EINVAL, "'release_status' must be succeeded or failed");
+	if (release_status && !streq(release_status, "succeeded") && !streq(release_status, "failed") &&
+	    !streq(release_status, "pending"))
+		return error_set(err, -EINVAL, "'release_status' must be pending, succeeded or failed");
 	json_t *buildpacks = json_object_get(req->body, "buildpacks");
 	json_t *formation = json_object_get(req->body, "formation");
 	if ((buildpacks && !json_is_array(buildpacks)) || (formation && !json_is_array(formation)))
@@ -353,13 +358,21 @@ static int build_update(struct api_request *req, struct error *err)
 		       SV_ARGS(SV_TEXT(status), SV_TEXT(now), SV_TEXT(id)), err);
 	if (r < 0)
 		return r;
+	json_t *phase = NULL;
 	if (streq(status, "succeeded")) {
-		r = build_release(req, &a, id, slug, !release_status || streq(release_status, "succeeded"), formation, err);
+		r = build_release(req, &a, id, slug, !release_status || !streq(release_status, "failed"),
+				  release_status && streq(release_status, "pending"), formation, &phase, err);
 		if (r < 0)
 			return r;
 	}
 	api_set_action(req, "Build %s of %s %s", id, a.name, status);
-	return build_reply(req, &a, id, 200, err);
+	r = build_reply(req, &a, id, 200, err);
+	/* For the builder: the release phase's dyno, to show its output in the push. */
+	if (r >= 0 && phase)
+		json_object_set_new(req->response, "release_phase", phase);
+	else
+		json_decref(phase);
+	return r;
 }
 
 /* ---- buildpack installations ----------------------------------------------------------- */

@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "base/validate.h"
+#include "api/api-logs.h"
 
 #define RUN_COMMAND_MAX (32 * 1024)
 #define RUN_ENV_MAX (64 * 1024) /* bytes of the env object as JSON */
@@ -111,10 +112,11 @@ int api_run_create(struct api_request *req, const struct app *app, const struct 
 		if (run->name) {
 			snprintf(name, sizeof(name), "%s", run->name);
 		} else {
-			/* run.1000 to run.9999, as Heroku numbers them. */
+			/* run.1000 to run.9999, as Heroku numbers them; release.NNNN for the release phase. */
 			char hex[5];
 			crypto_random_hex(hex, 2);
-			snprintf(name, sizeof(name), "run.%lu", 1000 + strtoul(hex, NULL, 16) % 9000);
+			snprintf(name, sizeof(name), "%s.%lu", streq(type, "release") ? "release" : "run",
+				 1000 + strtoul(hex, NULL, 16) % 9000);
 		}
 		int64_t taken;
 		r = store_query_int(req->store, "SELECT COUNT(*) FROM runs WHERE app_id = ? AND name = ?",
@@ -150,6 +152,40 @@ int api_run_create(struct api_request *req, const struct app *app, const struct 
 			 "attach_url", attach_url, "release", "id", release_id, "version", (json_int_t)version, "private_ip",
 			 "created_at", now, "updated_at", now, "app", "id", app->id, "name", app->name);
 	return 0;
+}
+
+int api_release_phase_start(struct api_request *req, const struct app *app, int64_t version, const char *slug_id,
+			    json_t **ret_dyno, struct error *err)
+{
+	*ret_dyno = NULL;
+	_cleanup_free_ char *types_text = NULL;
+	int r = store_query_text(req->store, "SELECT process_types FROM slugs WHERE id = ?", SV_ARGS(SV_TEXT(slug_id)),
+				 &types_text, err);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	json_t *types = json_loads(types_text, 0, NULL);
+	const char *command = json_string_value(json_object_get(types, "release"));
+	if (!command) {
+		json_decref(types);
+		return 0;
+	}
+	char now[TIME_ISO_MAX];
+	r = store_exec(req->store, "UPDATE releases SET status = 'pending', updated_at = ? WHERE app_id = ? AND version = ?",
+		       SV_ARGS(SV_TEXT(time_now_iso(now)), SV_TEXT(app->id), SV_INT(version)), err);
+	struct run_request run = { .command = command, .type = "release", .release_version = version, .attach = true };
+	if (r >= 0) {
+		r = api_run_create(req, app, &run, ret_dyno, err);
+		if (r == -EBUSY) {
+			/* No session to show its output in: it goes to the log. */
+			error_clear(err);
+			run.attach = false;
+			r = api_run_create(req, app, &run, ret_dyno, err);
+		}
+	}
+	if (r >= 0)
+		api_log_action(req, app->id, "Release v%lld: running the release command `%.200s`", (long long)version, command);
+	json_decref(types);
+	return r;
 }
 
 int api_runs_desired(struct api_request *req, const char *app_id, json_t *app, struct error *err)
@@ -204,6 +240,12 @@ static int settle_release(struct api_request *req, const char *app_id, int64_t v
 		return r;
 	if (changed) {
 		req->changes_desired = true;
+		if (exit_status == 0)
+			api_log_action(req, app_id, "Release v%lld: the release command succeeded; v%lld is current", (long long)version,
+				       (long long)version);
+		else
+			api_log_action(req, app_id, "Release v%lld failed: the release command exited with status %d; the previous release stays current",
+				       (long long)version, exit_status);
 		log_info("release v%lld of app %s %s: release command exited with status %d", (long long)version, app_id,
 			 status, exit_status);
 	}

@@ -43,6 +43,17 @@ struct run_request {
 int api_run_create(struct api_request *req, const struct app *app, const struct run_request *run, json_t **ret,
 		   struct error *err);
 
+/*
+ * The release phase of release `version` (just created, with slug_id): when the slug's process
+ * types have `release`, the release becomes `pending` and its command runs as the one-off dyno
+ * release.NNNN, attached when the space's agent takes sessions (*ret_dyno gets the dyno object,
+ * with attach_url), else detached (its output is in the app's log). The agent's report of its
+ * end settles the release (api_runs_report). *ret_dyno stays NULL when there is no release
+ * command: the release stays as it is.
+ */
+int api_release_phase_start(struct api_request *req, const struct app *app, int64_t version, const char *slug_id,
+			    json_t **ret_dyno, struct error *err);
+
 /* Adds "runs" to an app of the desired state: its one-off dynos, each with its slug and env. */
 int api_runs_desired(struct api_request *req, const char *app_id, json_t *app, struct error *err);
 

@@ -40,6 +40,7 @@
 #include "build/build-client.h"
 #include "build/build-procfile.h"
 #include "build/build-proxy.h"
+#include "rendezvous/rendezvous-client.h"
 #include "sandbox/sandbox.h"
 
 #define REFS_MAX 64
@@ -809,11 +810,14 @@ static int one_off(struct builder *b, const char *dyno, const char *command)
 	return 0;
 }
 
-/* Reports the build; for a success, the API releases its slug and answers the release. */
-static int build_report(struct builder *b, bool ok, bool release_ok, json_t **ret)
+/*
+ * Reports the build; for a success, the API releases its slug and answers the release.
+ * release_status "pending" asks for the release phase (the answer's release_phase dyno).
+ */
+static int build_report(struct builder *b, bool ok, const char *release_status, json_t **ret)
 {
 	json_t *body = ok ? json_pack("{s:s, s:s, s:s, s:O, s:O}", "status", "succeeded", "slug", b->slug_id,
-				      "release_status", release_ok ? "succeeded" : "failed", "buildpacks", b->used,
+				      "release_status", release_status, "buildpacks", b->used,
 				      "formation", b->manifest.formation)
 			  : json_pack("{s:s}", "status", "failed");
 	if (!ok && b->used)
@@ -826,6 +830,55 @@ static int build_report(struct builder *b, bool ok, bool release_ok, json_t **re
 		return fail(b, "reporting the build failed: %s", err.message);
 	b->reported = true;
 	return 0;
+}
+
+static void release_output(void *cls, const char *data, size_t len)
+{
+	out_raw(cls, data, len);
+}
+
+/*
+ * The release phase runs in the app's space, as the one-off dyno the API made when the build
+ * was reported (api-runs.h): its output comes over the rendezvous into the push, then the
+ * release is `succeeded` or `failed` as the agent reports its end. 0 when it succeeded.
+ */
+static int release_phase_follow(struct builder *b, json_t *dyno, long long version)
+{
+	const char *name = json_string_value(json_object_get(dyno, "name"));
+	const char *url = json_string_value(json_object_get(dyno, "attach_url"));
+	out(b, "-----> Running release command in the app's space (%s)...", name ? name : "release");
+	if (url) {
+		_cleanup_free_ char *ca = xasprintf("%s/tls/ca.pem", b->data_dir);
+		struct rendezvous_options opts = {
+			.in_fd = -1, .output = release_output, .cls = b, .ca_file = access(ca, R_OK) == 0 ? ca : NULL,
+		};
+		int status = 0;
+		struct error err = { 0 };
+		if (rendezvous_attach(url, &opts, &status, &err) < 0)
+			out(b, " !     The release command's output is not here (%s): see cove logs --dyno %s", err.message,
+			    name ? name : "release");
+	} else {
+		out(b, "       Its output goes to the app's log: cove logs -a %s --dyno %s", b->app, name ? name : "release");
+	}
+	/* The agent's report of the end settles the release. */
+	_cleanup_free_ char *path = xasprintf("/apps/%s/releases/%lld", b->app_id, version);
+	while (time_mono_usec() < b->deadline) {
+		json_t *release = NULL;
+		const char *status = NULL;
+		if (build_client_call(b->api, "GET", path, NULL, NULL, &release, NULL) >= 0)
+			status = json_string_value(json_object_get(release, "status"));
+		bool pending = !status || streq(status, "pending");
+		bool ok = status && streq(status, "succeeded");
+		json_decref(release);
+		if (!pending)
+			return ok ? 0 : -EIO;
+		struct pollfd p = { .fd = b->signal_fd, .events = POLLIN };
+		if (poll(&p, 1, 250) > 0) {
+			b->interrupted = true;
+			return -EINTR;
+		}
+	}
+	return fail(b, "Release command timed out: v%lld is still pending.", version);
 }
 
 /* True when no earlier build of the app succeeded: this is its first deploy. */
@@ -881,20 +934,16 @@ static int deploy(struct builder *b, json_t *build)
 	if (r < 0)
 		return r;
 
-	bool release_ok = true;
-	json_t *release_command = json_object_get(b->types, "release");
-	if (json_is_string(release_command)) {
-		out(b, "-----> Running release command...");
-		release_ok = one_off(b, "release.1", json_string_value(release_command)) >= 0;
-		if (b->interrupted)
-			return -EINTR;
-	}
+	bool release_phase = json_is_string(json_object_get(b->types, "release"));
 	bool first = first_deploy(b);
 	json_t *reported = NULL;
-	r = build_report(b, true, release_ok, &reported);
+	r = build_report(b, true, release_phase ? "pending" : "succeeded", &reported);
 	if (r < 0)
 		return r;
 	long long version = json_integer_value(json_object_get(json_object_get(reported, "release"), "version"));
+	bool release_ok = true;
+	if (release_phase)
+		release_ok = release_phase_follow(b, json_object_get(reported, "release_phase"), version) >= 0;
 	json_decref(reported);
 	if (!release_ok) {
 		fail(b, "Release command failed: v%lld is not released; the app keeps its current release.", version);

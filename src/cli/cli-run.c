@@ -13,8 +13,8 @@
 #include "base/alloc.h"
 #include "base/strbuf.h"
 #include "cli/cli-api.h"
-#include "cli/cli-rendezvous.h"
 #include "cli/cli.h"
+#include "rendezvous/rendezvous-client.h"
 
 #define EXIT_MARKER "; echo \"\xef\xbf\xbf heroku-command-exit-status: $?\""
 
@@ -113,7 +113,13 @@ static int run_run(struct cli *c, struct error *err)
 		return error_set(err, -EPROTO, "the API gave the dyno no attach_url");
 	}
 	fprintf(stderr, "up, %s\n", cli_json_str(dyno, "name") ? cli_json_str(dyno, "name") : "?");
-	struct rendezvous_options opts = { .raw_tty = tty, .exit_code = cli_has(c, OPT_EXIT_CODE) };
+	struct rendezvous_options opts = {
+		.in_fd = STDIN_FILENO,
+		.out_fd = STDOUT_FILENO,
+		.ca_file = getenv("COVE_CA_FILE"),
+		.raw_tty = tty,
+		.exit_code = cli_has(c, OPT_EXIT_CODE),
+	};
 	int status = 0;
 	r = rendezvous_attach(url, &opts, &status, err);
 	if (r < 0)

@@ -4,6 +4,7 @@
 # release phase, app.json, and the buildpacks commands.
 
 load deploy-helpers
+load run-helpers
 
 setup_file() {
 	deploy_setup
@@ -128,28 +129,39 @@ cove-no-such-package==1.0
 	done
 }
 
-@test "the release phase runs before the release goes live; a failing one stops it" {
+@test "the release phase runs in the app's space before the release goes live; a failing one stops it" {
+	run_ready
+	# A service of the space the release command talks to, as a migration talks to its database.
+	api_expect 201 POST /teams/apps '{"name":"phase-db","space":"deploys"}' >/dev/null
+	deploy_slug phase-db '{"worker":"exec socat TCP-LISTEN:7777,fork,reuseaddr SYSTEM:\"echo pong\""}' >/dev/null
+	api_expect 200 PATCH /apps/phase-db/formation '{"updates":[{"type":"worker","quantity":1}]}' >/dev/null
+	wait_dynos phase-db 1
+	ip=$(dyno_ip phase-db worker.1)
 	dir=$(new_app phases procfile)
-	printf 'web: exec ./server.sh\nrelease: echo "release phase of $DYNO, greeting ${GREETING:-none}"\n' >"$dir/Procfile"
+	printf 'web: exec ./server.sh\nrelease: echo "release phase of $DYNO, greeting ${GREETING:-none}, db says $(socat -T 5 - TCP:%s:7777 </dev/null)"\n' "$ip" >"$dir/Procfile"
 	commit phases "with a release phase"
 	cove config:set GREETING=salut -a phases >/dev/null
 	push phases
 	out=$(pushed)
 	grep -qx -- "       Procfile declares types     -> web, release" <<<"$out"
-	grep -qx -- "-----> Running release command..." <<<"$out"
-	grep -qx -- "release phase of release.1, greeting salut" <<<"$out"
+	grep -qE -- "^-----> Running release command in the app's space \(release\.[0-9]{4}\)\.\.\.$" <<<"$out"
+	grep -qE -- "^release phase of release\.[0-9]{4}, greeting salut, db says pong$" <<<"$out"
 	grep -qx -- "       Released v3" <<<"$out"
 	[ "$(api GET /apps/phases/formation | jq -r '[.[].type] | join(",")')" = web ]
 	wait_release phases 3
+	[ "$(api GET /apps/phases/releases/3 | jq -r .status)" = succeeded ]
+	cove logs -a phases | grep -q "Release v3: the release command succeeded"
 
 	commit phases "a release phase that fails" Procfile "$(printf 'web: exec ./server.sh\nrelease: echo migrating; exit 3\n')"
 	run push phases
 	[ "$status" -ne 0 ]
 	out=$(pushed)
 	grep -qx -- "migrating" <<<"$out"
-	grep -qx -- ' !     `echo migrating; exit 3` exited with status 3' <<<"$out"
 	grep -qx -- " !     Release command failed: v4 is not released; the app keeps its current release." <<<"$out"
 	[ "$(api GET /apps/phases/releases/4 | jq -r .status)" = failed ]
+	cove logs -a phases | grep -q "Release v4 failed: the release command exited with status 3"
+	# Its one-off dyno is gone with its network.
+	[ "$(api GET /apps/phases/dynos | jq '[.[] | select(.type == "release")] | length')" -eq 0 ]
 	[ "$(current_release phases)" = 3 ]
 	run cove releases -a phases
 	[[ "$output" == *"v4  Deploy "*" (failed)"* ]]

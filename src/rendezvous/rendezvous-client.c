@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "cli/cli-rendezvous.h"
+#include "rendezvous/rendezvous-client.h"
 
 #include <gnutls/gnutls.h>
 #include <netdb.h>
@@ -55,7 +55,7 @@ static int connect_to(const char *host, const char *port, struct error *err)
 	return fd;
 }
 
-/* Writes all of buf to fd (stdout). */
+/* Writes all of buf to fd. */
 static void write_all(int fd, const char *buf, size_t len)
 {
 	while (len > 0) {
@@ -69,11 +69,20 @@ static void write_all(int fd, const char *buf, size_t len)
 	}
 }
 
+static void emit(const struct rendezvous_options *opts, const char *buf, size_t len)
+{
+	if (opts->output)
+		opts->output(opts->cls, buf, len);
+	else
+		write_all(opts->out_fd, buf, len);
+}
+
 /*
  * Output with -x: lines are held until complete, and the marker line goes, its status kept.
  * A part of a line without the marker's first byte is shown at once (a prompt).
  */
 struct marker_filter {
+	const struct rendezvous_options *opts;
 	char *held;
 	size_t len;
 	int status;
@@ -90,21 +99,21 @@ static void filter_flush(struct marker_filter *f, bool all)
 		size_t end = (size_t)(nl - f->held) + 1;
 		char *m = memmem(f->held + start, end - start, MARKER, strlen(MARKER));
 		if (m) {
-			write_all(STDOUT_FILENO, f->held + start, (size_t)(m - (f->held + start)));
+			emit(f->opts, f->held + start, (size_t)(m - (f->held + start)));
 			const char *p = m + strlen(MARKER);
 			if (*p == ':')
 				p++;
 			f->status = atoi(p);
 			f->found = true;
 		} else {
-			write_all(STDOUT_FILENO, f->held + start, end - start);
+			emit(f->opts, f->held + start, end - start);
 		}
 		start = end;
 	}
 	memmove(f->held, f->held + start, f->len - start);
 	f->len -= start;
 	if (f->len && (all || !memchr(f->held, MARKER[0], f->len) || f->len >= LINE_MAX_HELD)) {
-		write_all(STDOUT_FILENO, f->held, f->len);
+		emit(f->opts, f->held, f->len);
 		f->len = 0;
 	}
 }
@@ -112,7 +121,7 @@ static void filter_flush(struct marker_filter *f, bool all)
 static void output(struct marker_filter *f, bool exit_code, const char *buf, size_t len)
 {
 	if (!exit_code) {
-		write_all(STDOUT_FILENO, buf, len);
+		emit(f->opts, buf, len);
 		return;
 	}
 	f->held = xrealloc(f->held, f->len + len);
@@ -124,14 +133,19 @@ static void output(struct marker_filter *f, bool exit_code, const char *buf, siz
 static int session(gnutls_session_t tls, int fd, const struct rendezvous_options *opts, int *ret_exit,
 		   struct error *err)
 {
-	struct marker_filter filter = { 0 };
+	struct marker_filter filter = { .opts = opts };
 	bool acked = false, stdin_open = true;
 	size_t ack_seen = 0;
 	char buf[16384];
 	int r = 0;
 	for (;;) {
-		struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = STDIN_FILENO, .events = POLLIN } };
-		int n = gnutls_record_check_pending(tls) ? 1 : poll(p, acked && stdin_open ? 2 : 1, -1);
+		struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = opts->in_fd, .events = POLLIN } };
+		/* Without input, its end is said at once. */
+		if (acked && stdin_open && opts->in_fd < 0)
+			p[1].revents = POLLHUP;
+		int n = gnutls_record_check_pending(tls) || (acked && stdin_open && opts->in_fd < 0)
+				? 1
+				: poll(p, acked && stdin_open ? 2 : 1, -1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -165,7 +179,7 @@ static int session(gnutls_session_t tls, int fd, const struct rendezvous_options
 				output(&filter, opts->exit_code, buf + off, (size_t)got - off);
 		}
 		if (acked && stdin_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-			ssize_t got = read(STDIN_FILENO, buf, sizeof(buf));
+			ssize_t got = opts->in_fd < 0 ? 0 : read(opts->in_fd, buf, sizeof(buf));
 			if (got < 0 && errno == EINTR)
 				continue;
 			if (got <= 0) {
@@ -213,9 +227,9 @@ int rendezvous_attach(const char *url, const struct rendezvous_options *opts, in
 		goto out;
 	}
 	gnutls_certificate_set_x509_system_trust(creds);
-	const char *ca = getenv("COVE_CA_FILE");
-	if (ca && *ca && gnutls_certificate_set_x509_trust_file(creds, ca, GNUTLS_X509_FMT_PEM) < 0) {
-		r = error_set(err, -EINVAL, "COVE_CA_FILE '%s' holds no certificate", ca);
+	const char *ca = opts->ca_file;
+	if (ca && *ca && gnutls_certificate_set_x509_trust_file(creds, ca, GNUTLS_X509_FMT_PEM) <= 0) {
+		r = error_set(err, -EINVAL, "CA file '%s' holds no certificate", ca);
 		goto out;
 	}
 	fd = connect_to(host, port, err);
@@ -238,7 +252,7 @@ int rendezvous_attach(const char *url, const struct rendezvous_options *opts, in
 	while (h < 0 && !gnutls_error_is_fatal(h));
 	if (h < 0) {
 		r = error_set(err, -EPROTO, "rendezvous '%s:%s': TLS: %s%s", host, port, gnutls_strerror(h),
-			      h == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR ? " (set COVE_CA_FILE to coved's DATA_DIR/tls/ca.pem)" : "");
+			      h == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR ? " (trust coved's DATA_DIR/tls/ca.pem)" : "");
 		goto out;
 	}
 	line = xasprintf("%s\r\n", secret);
@@ -247,17 +261,17 @@ int rendezvous_attach(const char *url, const struct rendezvous_options *opts, in
 		goto out;
 	}
 	explicit_bzero(line, strlen(line));
-	if (opts->raw_tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
+	if (opts->raw_tty && tcgetattr(opts->in_fd, &saved) == 0) {
 		struct termios t = saved;
 		cfmakeraw(&t);
-		raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
+		raw = tcsetattr(opts->in_fd, TCSANOW, &t) == 0;
 	}
 	r = session(tls, fd, opts, ret_exit, err);
 	if (r >= 0)
 		gnutls_bye(tls, GNUTLS_SHUT_WR);
 out:
 	if (raw)
-		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+		tcsetattr(opts->in_fd, TCSANOW, &saved);
 	if (tls)
 		gnutls_deinit(tls);
 	if (fd >= 0)

@@ -4,17 +4,24 @@
 /*
  * The client side of the rendezvous of one-off dynos (the protocol is described in
  * src/agent/agent-rendezvous.h): a TLS connection to the attach_url's host and port, which
- * must carry a certificate this machine trusts (the system's store, and $COVE_CA_FILE, the
- * CA of coved's data directory: DATA_DIR/tls/ca.pem), the secret, then the bytes of the
- * session both ways between the dyno and this process's stdin and stdout.
+ * must carry a certificate this machine trusts (the system's store, and a CA file: coved's
+ * DATA_DIR/tls/ca.pem), the secret, then the bytes of the session both ways between the dyno
+ * and two descriptors. `cove run` uses it with its stdin and stdout, the builder to show the
+ * release phase's output in the push.
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "base/error.h"
 
 struct rendezvous_options {
-	bool raw_tty;       /* stdin is a terminal the dyno's terminal stands in for: raw mode */
+	int in_fd;          /* what goes to the dyno; -1 for nothing (its input ends at once) */
+	int out_fd;         /* where the dyno's output goes, unless output is set */
+	void (*output)(void *cls, const char *data, size_t len); /* or it goes here */
+	void *cls;
+	const char *ca_file; /* a CA to trust besides the system's, or NULL */
+	bool raw_tty;       /* in_fd is a terminal the dyno's terminal stands in for: raw mode */
 	bool exit_code;     /* take the exit status from the `-x` marker line, and strip it */
 };
 
