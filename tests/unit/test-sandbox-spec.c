@@ -154,6 +154,15 @@ static void test_validate_identity_and_limits(void **state)
 	spec.cpu_weight = SANDBOX_CPU_WEIGHT_MAX;
 	spec.output_fd = -2;
 	assert_invalid(&spec, "output fd");
+
+	/* A one-off dyno's socket or terminal needs the socket. */
+	spec = good_spec();
+	spec.io = SANDBOX_IO_TTY;
+	assert_invalid(&spec, "needs an output socket");
+	spec.output_fd = 4;
+	assert_int_equal(sandbox_spec_validate(&spec, NULL), 0);
+	spec.io = (enum sandbox_io)7;
+	assert_invalid(&spec, "io mode");
 }
 
 static void test_wire_round_trip(void **state)
@@ -162,6 +171,7 @@ static void test_wire_round_trip(void **state)
 	spec.netns_path = "/run/netns/cove-d-1";
 	spec.resolv_conf = "nameserver 10.0.0.2\nsearch app.localspace\n";
 	spec.output_fd = 5;
+	spec.io = SANDBOX_IO_TTY;
 	struct strbuf sb = STRBUF_INIT;
 	assert_int_equal(sandbox_spec_serialize(&spec, &sb), 0);
 	/* The environment's values never show as one string with the rest: NUL-separated. */
@@ -185,6 +195,7 @@ static void test_wire_round_trip(void **state)
 	assert_int_equal(got->cpu_weight, spec.cpu_weight);
 	assert_string_equal(got->resolv_conf, spec.resolv_conf);
 	assert_int_equal(got->output_fd, 5);
+	assert_int_equal(got->io, SANDBOX_IO_TTY);
 	for (size_t i = 0; i < 3; i++)
 		assert_string_equal(got->env[i], test_env[i]);
 	assert_null(got->env[3]);
@@ -200,6 +211,7 @@ static void test_wire_round_trip(void **state)
 	assert_null(w.spec.netns_path);
 	assert_null(w.spec.resolv_conf);
 	assert_int_equal(w.spec.output_fd, -1);
+	assert_int_equal(w.spec.io, SANDBOX_IO_OUTPUT);
 	assert_non_null(w.spec.env);
 	assert_null(w.spec.env[0]);
 	sandbox_spec_wire_release(&w);
@@ -225,6 +237,7 @@ static void test_wire_rejects(void **state)
 	parse_fails("uid\0twelve\0", 11, "not a valid number");
 	parse_fails("uid\0-5\0", 7, "not a valid number");
 	parse_fails("cpu_weight\0" "10001\0", 17, "not a valid number");
+	parse_fails("io\0" "3\0", 5, "not a valid number");
 	/* Well-formed but incomplete: validation speaks. */
 	parse_fails("id\0abc\0", 7, "state directory is missing");
 }
