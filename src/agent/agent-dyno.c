@@ -92,6 +92,26 @@ static struct agent_dyno *dyno_alloc(struct agent *a)
 	return d;
 }
 
+/* What names a dyno and what it runs; the strings are copied. */
+struct dyno_identity {
+	const char *id, *app_id, *app_name, *space_id, *name, *type, *slug_id, *command, *size;
+	int64_t release_version;
+};
+
+static void dyno_identify(struct agent_dyno *d, const struct dyno_identity *n)
+{
+	snprintf(d->id, sizeof(d->id), "%s", n->id);
+	snprintf(d->app_id, sizeof(d->app_id), "%s", n->app_id);
+	snprintf(d->app_name, sizeof(d->app_name), "%s", n->app_name);
+	snprintf(d->space_id, sizeof(d->space_id), "%s", n->space_id);
+	snprintf(d->name, sizeof(d->name), "%s", n->name);
+	snprintf(d->type, sizeof(d->type), "%s", n->type);
+	d->release_version = n->release_version;
+	snprintf(d->slug_id, sizeof(d->slug_id), "%s", n->slug_id);
+	d->command = xstrdup(n->command);
+	snprintf(d->size, sizeof(d->size), "%s", n->size);
+}
+
 static void dyno_add(struct agent *a, struct agent_dyno *d)
 {
 	a->dynos = xrealloc(a->dynos, (a->n_dynos + 1) * sizeof(*a->dynos));
@@ -519,16 +539,20 @@ static void dyno_create(struct agent *a, struct agent_space *s, json_t *app, jso
 {
 	json_t *release = json_object_get(app, "release");
 	struct agent_dyno *d = dyno_alloc(a);
-	id_new(d->id);
-	snprintf(d->app_id, sizeof(d->app_id), "%s", json_string_value(json_object_get(app, "id")));
-	snprintf(d->app_name, sizeof(d->app_name), "%s", json_string_value(json_object_get(app, "name")));
-	snprintf(d->space_id, sizeof(d->space_id), "%s", s->id);
-	snprintf(d->name, sizeof(d->name), "%s", name);
-	snprintf(d->type, sizeof(d->type), "%s", json_string_value(json_object_get(formation, "type")));
-	d->release_version = json_integer_value(json_object_get(release, "version"));
-	snprintf(d->slug_id, sizeof(d->slug_id), "%s", json_string_value(json_object_get(release, "slug_id")));
-	d->command = xstrdup(json_string_value(json_object_get(formation, "command")));
-	snprintf(d->size, sizeof(d->size), "%s", json_string_value(json_object_get(formation, "size")));
+	char id[ID_STRING_MAX];
+	id_new(id);
+	dyno_identify(d, &(struct dyno_identity){
+				 .id = id,
+				 .app_id = json_string_value(json_object_get(app, "id")),
+				 .app_name = json_string_value(json_object_get(app, "name")),
+				 .space_id = s->id,
+				 .name = name,
+				 .type = json_string_value(json_object_get(formation, "type")),
+				 .slug_id = json_string_value(json_object_get(release, "slug_id")),
+				 .command = json_string_value(json_object_get(formation, "command")),
+				 .size = json_string_value(json_object_get(formation, "size")),
+				 .release_version = json_integer_value(json_object_get(release, "version")),
+			 });
 	d->uid = (uid_t)json_integer_value(json_object_get(app, "uid"));
 	d->port = streq(d->type, "web") ? DYNO_PORT : 0;
 	d->env = json_deep_copy(json_object_get(app, "config"));
@@ -587,16 +611,10 @@ static void run_create(struct agent *a, struct agent_space *s, json_t *app, json
 		return;
 	}
 	struct agent_dyno *d = dyno_alloc(a);
-	snprintf(d->id, sizeof(d->id), "%s", id);
-	snprintf(d->app_id, sizeof(d->app_id), "%s", json_string_value(json_object_get(app, "id")));
-	snprintf(d->app_name, sizeof(d->app_name), "%s", json_string_value(json_object_get(app, "name")));
-	snprintf(d->space_id, sizeof(d->space_id), "%s", s->id);
-	snprintf(d->name, sizeof(d->name), "%s", name);
-	snprintf(d->type, sizeof(d->type), "%s", type);
-	d->release_version = version;
-	snprintf(d->slug_id, sizeof(d->slug_id), "%s", slug_id);
-	d->command = xstrdup(command);
-	snprintf(d->size, sizeof(d->size), "%s", size);
+	dyno_identify(d, &(struct dyno_identity){ .id = id, .app_id = json_string_value(json_object_get(app, "id")),
+						  .app_name = json_string_value(json_object_get(app, "name")),
+						  .space_id = s->id, .name = name, .type = type, .slug_id = slug_id,
+						  .command = command, .size = size, .release_version = version });
 	d->uid = (uid_t)json_integer_value(json_object_get(app, "uid"));
 	d->env = json_deep_copy(env);
 	time_now_iso(d->created_at);
@@ -936,16 +954,9 @@ static struct agent_dyno *dyno_load(struct agent *a, const char *dir, struct err
 		dyno_free(d);
 		return NULL;
 	}
-	snprintf(d->id, sizeof(d->id), "%s", id);
-	snprintf(d->app_id, sizeof(d->app_id), "%s", app_id);
-	snprintf(d->app_name, sizeof(d->app_name), "%s", app_name);
-	snprintf(d->space_id, sizeof(d->space_id), "%s", space_id);
-	snprintf(d->name, sizeof(d->name), "%s", name);
-	snprintf(d->type, sizeof(d->type), "%s", type);
-	d->release_version = version;
-	snprintf(d->slug_id, sizeof(d->slug_id), "%s", slug_id);
-	d->command = xstrdup(command);
-	snprintf(d->size, sizeof(d->size), "%s", size);
+	dyno_identify(d, &(struct dyno_identity){ .id = id, .app_id = app_id, .app_name = app_name, .space_id = space_id,
+						  .name = name, .type = type, .slug_id = slug_id, .command = command,
+						  .size = size, .release_version = version });
 	snprintf(d->ip, sizeof(d->ip), "%s", ip);
 	d->prefix = (unsigned)prefix;
 	d->port = (unsigned)port;

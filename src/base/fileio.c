@@ -107,3 +107,17 @@ int mkdir_p(const char *path, mode_t mode, struct error *err)
 	}
 	return 0;
 }
+
+void fd_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		p += n;
+		len -= (size_t)n;
+	}
+}

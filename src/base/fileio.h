@@ -24,3 +24,9 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
  * existing file of another kind fails with -ENOTDIR.
  */
 int mkdir_p(const char *path, mode_t mode, struct error *err);
+
+/*
+ * Writes all of data to fd, going on after EINTR and short writes; gives up quietly when fd
+ * fails (a reader gone), as output to a pipe or a terminal may.
+ */
+void fd_write_all(int fd, const void *data, size_t len);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/fileio.h"
 #include "base/timeutil.h"
 #include "net/net-link.h"
 #include "net/net-netns.h"
@@ -103,16 +104,7 @@ static bool address_is_local(const struct sockaddr *sa)
 
 static void say(int fd, const char *text)
 {
-	size_t len = strlen(text);
-	while (len > 0) {
-		ssize_t n = write(fd, text, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		text += n;
-		len -= (size_t)n;
-	}
+	fd_write_all(fd, text, strlen(text));
 }
 
 static _noreturn_ void answer(int client, int output_fd, int status, const char *reason, const char *note)

@@ -99,25 +99,13 @@ struct builder {
 
 /* ---- output ---------------------------------------------------------------------------- */
 
-static void write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		data += n;
-		len -= (size_t)n;
-	}
-}
 
 /* To the pusher (stderr, which git shows as `remote:` lines) and to the build's output. */
 static void out_raw(struct builder *b, const char *data, size_t len)
 {
-	write_all(STDERR_FILENO, data, len);
+	fd_write_all(STDERR_FILENO, data, len);
 	if (b->log_fd >= 0)
-		write_all(b->log_fd, data, len);
+		fd_write_all(b->log_fd, data, len);
 }
 
 static void out(struct builder *b, const char *fmt, ...) _printf_(2, 3);

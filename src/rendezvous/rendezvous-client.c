@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/fileio.h"
 #include "base/macro.h"
 
 #define ACK "rendezvous\r\n"
@@ -55,26 +56,12 @@ static int connect_to(const char *host, const char *port, struct error *err)
 	return fd;
 }
 
-/* Writes all of buf to fd. */
-static void write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= (size_t)n;
-	}
-}
-
 static void emit(const struct rendezvous_options *opts, const char *buf, size_t len)
 {
 	if (opts->output)
 		opts->output(opts->cls, buf, len);
 	else
-		write_all(opts->out_fd, buf, len);
+		fd_write_all(opts->out_fd, buf, len);
 }
 
 /*
