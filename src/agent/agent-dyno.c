@@ -853,7 +853,12 @@ void agent_dynos_reconcile(struct agent *a, json_t *desired_apps)
 		const char *slug_id = json_string_value(json_object_get(release, "slug_id"));
 		const char *space_id = json_string_value(json_object_get(app, "space_id"));
 		struct agent_space *s = space_id ? agent_space_find(a, space_id) : NULL;
-		if (!app_id || !slug_id || !s || !s->ensured || s->deleting)
+		if (!app_id || !s || !s->ensured || s->deleting)
+			continue;
+		/* One-off dynos name their own release: they run before the app has a current one
+		 * (the release phase of its first deploy). */
+		reconcile_runs(a, s, app, wanted);
+		if (!slug_id)
 			continue;
 		int64_t version = json_integer_value(json_object_get(release, "version"));
 		json_t *formation = json_object_get(app, "formation");
@@ -887,7 +892,6 @@ void agent_dynos_reconcile(struct agent *a, json_t *desired_apps)
 			if (f != web)
 				reconcile_type(a, s, app, f, web_settled);
 		}
-		reconcile_runs(a, s, app, wanted);
 	}
 	/* Whatever is not wanted goes: scaled down, a type gone, an app destroyed. */
 	for (size_t k = 0; k < a->n_dynos; k++) {

@@ -29,7 +29,7 @@
 
 #define RENDEZVOUS_SECRET_MAX 128
 #define RENDEZVOUS_HANDSHAKE_USEC (10 * 1000000ull) /* TLS and the secret line, at most */
-#define RENDEZVOUS_UNKNOWN_USEC (5 * 1000000ull)    /* a secret no dyno knows yet waits this long */
+#define RENDEZVOUS_UNKNOWN_USEC (10 * 1000000ull)    /* a secret no dyno knows yet waits this long */
 #define RENDEZVOUS_SESSIONS_MAX 64
 
 /*
