@@ -91,6 +91,21 @@ static int dyno_request(struct cli *c, const char *app, bool attach, bool tty, j
 	return cli_send(c, "POST", path, body, ret, err);
 }
 
+/* The CA the rendezvous' certificate comes from: $COVE_CA_FILE, else that of $COVE_DATA_DIR's coved. */
+static char *rendezvous_ca(void)
+{
+	const char *ca = getenv("COVE_CA_FILE");
+	if (ca && *ca)
+		return xstrdup(ca);
+	const char *dir = getenv("COVE_DATA_DIR");
+	char *path = dir && *dir ? xasprintf("%s/tls/ca.pem", dir) : NULL;
+	if (path && access(path, R_OK) < 0) {
+		free(path);
+		path = NULL;
+	}
+	return path;
+}
+
 static int run_run(struct cli *c, struct error *err)
 {
 	const char *app;
@@ -113,10 +128,11 @@ static int run_run(struct cli *c, struct error *err)
 		return error_set(err, -EPROTO, "the API gave the dyno no attach_url");
 	}
 	fprintf(stderr, "up, %s\n", cli_json_str(dyno, "name") ? cli_json_str(dyno, "name") : "?");
+	_cleanup_free_ char *ca = rendezvous_ca();
 	struct rendezvous_options opts = {
 		.in_fd = STDIN_FILENO,
 		.out_fd = STDOUT_FILENO,
-		.ca_file = getenv("COVE_CA_FILE"),
+		.ca_file = ca,
 		.raw_tty = tty,
 		.exit_code = cli_has(c, OPT_EXIT_CODE),
 	};
