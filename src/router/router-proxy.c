@@ -4,7 +4,7 @@
  *
  * A loop iteration, in this order: wait for events (epoll, edge-triggered: each socket is
  * registered once, for reading and writing, and its readiness is remembered in `ready` until
- * a read or write says otherwise); pick up a new routing table if the main thread published
+ * a read or write says otherwise; see loop_wait() for the polling before sleeping); pick up a new routing table if the main thread published
  * one; handle the events (accept on the listeners, drive the client an event concerns);
  * drive the clients that used up their turn in the last round; expire timers; free what was
  * closed during the iteration (so that a later event of the same batch never touches freed
@@ -74,6 +74,7 @@
 #define LINGER_MS 2000
 #define FREE_BUFS_MAX 128
 #define LOG_FLUSH_MS 100      /* log lines wait at most this long for their write(2) */
+#define POLL_START_US 10      /* the first polling window, once sleeping turned out too short */
 
 enum sock_kind { SK_INGRESS, SK_INTERNAL, SK_CLIENT, SK_UPSTREAM };
 enum { RD = 1, WR = 2, HUP = 4 };
@@ -207,6 +208,7 @@ struct loop {
 	uint64_t stop_deadline;
 	uint64_t accept_paused_until;
 	uint64_t now;          /* ms, monotonic, once per iteration */
+	uint32_t poll_us;      /* how long loop_wait() polls before it sleeps (adapts) */
 	uint64_t now_real_ms;
 	struct timespec now_real;
 	char timestamp[96];
@@ -292,6 +294,13 @@ static char *put_u64(char *p, uint64_t v)
 	while (n)
 		*p++ = tmp[--n];
 	return p;
+}
+
+static uint64_t monotonic_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 static void clock_update(struct loop *l)
@@ -1779,6 +1788,42 @@ static void loop_switch_table(struct loop *l)
 
 /* ---- the loop -------------------------------------------------------------------------- */
 
+/*
+ * Waits for events, up to timeout ms. Sleeping in epoll_wait() costs a wake-up per event:
+ * the kernel has to schedule the loop's thread again (on a virtual machine, often an
+ * interrupt to another CPU that was halted), which is most of the latency a proxy adds to a
+ * lone connection's request. So, when events have lately been coming soon after the loop
+ * went idle (a response on its way from a dyno, a keep-alive client's next request), the
+ * loop polls for a short window first and catches them without being woken.
+ *
+ * The window adapts as the kernel's haltpoll governor does: a sleep that ended with an event
+ * within the longest window (cfg->poll_us) doubles it, since polling would have caught it; a
+ * longer sleep halves it. A loop whose events are far apart soon sleeps at once again, so
+ * polling costs CPU only where it saves latency; under load there is no idle time to poll in.
+ */
+static int loop_wait(struct loop *l, struct epoll_event *events, int timeout)
+{
+	uint32_t max = l->cfg->poll_us;
+	if (timeout == 0 || max == 0)
+		return epoll_wait(l->epfd, events, EVENTS_MAX, timeout);
+	uint64_t start = monotonic_us();
+	if (l->poll_us) {
+		uint64_t until = start + l->poll_us;
+		do {
+			int n = epoll_wait(l->epfd, events, EVENTS_MAX, 0);
+			if (n != 0)
+				return n;
+		} while (monotonic_us() < until);
+	}
+	int n = epoll_wait(l->epfd, events, EVENTS_MAX, timeout);
+	uint64_t idle = monotonic_us() - start;
+	if (n > 0 && idle <= max)
+		l->poll_us = l->poll_us >= max / 2 ? max : l->poll_us ? l->poll_us * 2 : POLL_START_US;
+	else
+		l->poll_us /= 2;
+	return n;
+}
+
 static void loop_collect(struct loop *l)
 {
 	while (l->dead_clients) {
@@ -1886,7 +1931,7 @@ void *router_loop_main(void *arg)
 		int timeout = l->pending ? 0 : timers_next_ms(l);
 		if ((l->stopping || l->log_len) && timeout > LOG_FLUSH_MS)
 			timeout = LOG_FLUSH_MS;
-		int n = epoll_wait(l->epfd, events, EVENTS_MAX, timeout);
+		int n = loop_wait(l, events, timeout);
 		clock_update(l);
 		if (atomic_load_explicit(&l->shared->generation, memory_order_acquire) != l->table_gen)
 			loop_switch_table(l);

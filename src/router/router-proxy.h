@@ -35,6 +35,7 @@ struct router_loop_config {
 	int internal_fd;       /* listening in the space's namespace, or -1 */
 	uint16_t ingress_port; /* for X-Forwarded-Port */
 	uint16_t internal_port;
+	uint32_t poll_us;      /* the longest a loop polls for events before it sleeps; 0: never */
 };
 
 /* Publishes a new table (the shared state takes over the caller's reference). */

@@ -133,7 +133,9 @@ int router_run(const struct router_config *cfg, struct error *err)
 	if (n > THREADS_MAX)
 		n = THREADS_MAX;
 	for (unsigned i = 0; i < n; i++)
-		loops[i] = (struct router_loop_config){ .shared = &shared, .index = i, .ingress_fd = -1, .internal_fd = -1 };
+		loops[i] = (struct router_loop_config){
+			.shared = &shared, .index = i, .ingress_fd = -1, .internal_fd = -1, .poll_us = cfg->poll_us
+		};
 	if ((cfg->listen && parse_address("--listen", cfg->listen, &ingress, err) < 0) ||
 	    (cfg->internal && parse_address("--internal", cfg->internal, &internal, err) < 0))
 		return -EINVAL;
@@ -282,13 +284,15 @@ static void usage(FILE *f)
 	      "  --internal ADDR:PORT   the space's internal address, inside its namespace\n"
 	      "  --threads N            event loops (default: one per CPU, up to 8)\n"
 	      "  --drain SEC            time requests in flight have to finish at a stop (default 10)\n"
+	      "  --poll-us N            the longest a loop polls for events before it sleeps, when\n"
+	      "                         polling pays (default 200; 0: never poll)\n"
 	      "  --debug                log table reloads\n",
 	      f);
 }
 
 int router_main(int argc, char **argv)
 {
-	enum { OPT_SPACE = 256, OPT_TABLE, OPT_LOG, OPT_LISTEN, OPT_NETNS, OPT_INTERNAL, OPT_THREADS, OPT_DRAIN, OPT_DEBUG };
+	enum { OPT_SPACE = 256, OPT_TABLE, OPT_LOG, OPT_LISTEN, OPT_NETNS, OPT_INTERNAL, OPT_THREADS, OPT_DRAIN, OPT_POLL_US, OPT_DEBUG };
 	static const struct option longopts[] = {
 		{ "space", required_argument, NULL, OPT_SPACE },
 		{ "table", required_argument, NULL, OPT_TABLE },
@@ -298,11 +302,12 @@ int router_main(int argc, char **argv)
 		{ "internal", required_argument, NULL, OPT_INTERNAL },
 		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "drain", required_argument, NULL, OPT_DRAIN },
+		{ "poll-us", required_argument, NULL, OPT_POLL_US },
 		{ "debug", no_argument, NULL, OPT_DEBUG },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	struct router_config cfg = { .space = "-" };
+	struct router_config cfg = { .space = "-", .poll_us = ROUTER_POLL_US_DEFAULT };
 	int c;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -329,6 +334,13 @@ int router_main(int argc, char **argv)
 			break;
 		case OPT_DRAIN:
 			cfg.drain_s = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case OPT_POLL_US:
+			cfg.poll_us = (unsigned)strtoul(optarg, NULL, 10);
+			if (cfg.poll_us > 10000) {
+				fprintf(stderr, "coved router: --poll-us '%s' is invalid: 0 to 10000\n", optarg);
+				return 2;
+			}
 			break;
 		case OPT_DEBUG:
 			log_set_level(LOG_LEVEL_DEBUG);

@@ -29,7 +29,11 @@ struct router_config {
 	const char *internal;    /* ADDRESS:PORT inside the space's namespace; NULL: none */
 	unsigned threads;        /* event loops; 0: one per CPU, up to 8 */
 	unsigned drain_s;        /* how long requests in flight may finish once stopping */
+	unsigned poll_us;        /* the longest a loop polls before it sleeps (router-proxy.c); 0: never */
 };
+
+/* The default of --poll-us. */
+#define ROUTER_POLL_US_DEFAULT 200
 
 /* Runs the router until SIGTERM or SIGINT. Returns 0, or a negative errno when it cannot start. */
 int router_run(const struct router_config *cfg, struct error *err);
