@@ -76,6 +76,8 @@
 #define FREE_BUFS_MAX 128
 #define LOG_FLUSH_MS 100      /* log lines wait at most this long for their write(2) */
 #define POLL_START_US 10      /* the first polling window, once sleeping turned out too short */
+#define POLL_GAP_US 50        /* a poll that took this long: the thread was made to wait for the CPU */
+#define POLL_BACKOFF_US 200000 /* after which the loop sleeps at once for this long */
 
 enum sock_kind { SK_INGRESS, SK_INTERNAL, SK_CLIENT, SK_UPSTREAM };
 enum { RD = 1, WR = 2, HUP = 4 };
@@ -210,6 +212,7 @@ struct loop {
 	uint64_t accept_paused_until;
 	uint64_t now;          /* ms, monotonic, once per iteration */
 	uint32_t poll_us;      /* how long loop_wait() polls before it sleeps (adapts) */
+	uint64_t poll_resume_us; /* no polling before this (monotonic, microseconds) */
 	uint64_t now_real_ms;
 	struct timespec now_real;
 	char timestamp[96];
@@ -1801,24 +1804,36 @@ static void loop_switch_table(struct loop *l)
  * within the longest window (cfg->poll_us) doubles it, since polling would have caught it; a
  * longer sleep halves it. A loop whose events are far apart soon sleeps at once again, so
  * polling costs CPU only where it saves latency; under load there is no idle time to poll in.
+ *
+ * Polling is for a CPU nobody else wants. A thread that polls looks busy to the scheduler,
+ * which then makes it take turns with other busy threads: a request arriving while the
+ * loop waits for its turn would wait milliseconds, where a sleeping loop is woken at once.
+ * So a poll that finds the thread was kept off the CPU ends polling for a while.
  */
 static int loop_wait(struct loop *l, struct epoll_event *events, int timeout)
 {
 	uint32_t max = l->cfg->poll_us;
 	if (timeout == 0 || max == 0)
 		return epoll_wait(l->epfd, events, EVENTS_MAX, timeout);
-	uint64_t start = monotonic_us();
+	uint64_t start = monotonic_us(), t = start;
 	if (l->poll_us) {
 		uint64_t until = start + l->poll_us;
 		do {
 			int n = epoll_wait(l->epfd, events, EVENTS_MAX, 0);
 			if (n != 0)
 				return n;
-		} while (monotonic_us() < until);
+			uint64_t prev = t;
+			t = monotonic_us();
+			if (t - prev >= POLL_GAP_US) {
+				l->poll_us = 0;
+				l->poll_resume_us = t + POLL_BACKOFF_US;
+				break;
+			}
+		} while (t < until);
 	}
 	int n = epoll_wait(l->epfd, events, EVENTS_MAX, timeout);
-	uint64_t idle = monotonic_us() - start;
-	if (n > 0 && idle <= max)
+	t = monotonic_us();
+	if (n > 0 && t - start <= max && t >= l->poll_resume_us)
 		l->poll_us = l->poll_us >= max / 2 ? max : l->poll_us ? l->poll_us * 2 : POLL_START_US;
 	else
 		l->poll_us /= 2;
