@@ -4,11 +4,12 @@
  *
  * A loop iteration, in this order: wait for events (epoll, edge-triggered: each socket is
  * registered once, for reading and writing, and its readiness is remembered in `ready` until
- * a read or write says otherwise; see loop_wait() for the polling before sleeping); pick up a new routing table if the main thread published
- * one; handle the events (accept on the listeners, drive the client an event concerns);
- * drive the clients that used up their turn in the last round; expire timers; free what was
- * closed during the iteration (so that a later event of the same batch never touches freed
- * memory); write the log lines of the iteration in one write(2).
+ * a read or write says otherwise; loop_wait() polls a little before it sleeps); pick up a
+ * new routing table if the main thread published one; handle the events (accept on the
+ * listeners, drive the client an event concerns); drive the clients that used up their turn
+ * in the last round; expire timers; free what was closed during the iteration (so that a
+ * later event of the same batch never touches freed memory); write the log lines of the
+ * iteration in one write(2).
  *
  * A client connection is driven by client_drive(): a state machine that makes every step it
  * can (read the request head, send it on, stream the body both ways) until nothing moves,
