@@ -49,6 +49,7 @@
 #include <fcntl.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
@@ -77,8 +78,8 @@
 #define FREE_BUFS_MAX 128
 #define LOG_FLUSH_MS 100      /* log lines wait at most this long for their write(2) */
 #define POLL_START_US 10      /* the first polling window, once sleeping turned out too short */
-#define POLL_GAP_US 50        /* a poll that took this long: the thread was made to wait for the CPU */
-#define POLL_BACKOFF_US 200000 /* after which the loop sleeps at once for this long */
+#define POLL_GAP_US 500       /* a poll that took this long: the thread was made to wait for the CPU */
+#define POLL_BACKOFF_US 50000 /* after which the loop sleeps at once for this long */
 
 enum sock_kind { SK_INGRESS, SK_INTERNAL, SK_CLIENT, SK_UPSTREAM };
 enum { RD = 1, WR = 2, HUP = 4 };
@@ -214,6 +215,10 @@ struct loop {
 	uint64_t now;          /* ms, monotonic, once per iteration */
 	uint32_t poll_us;      /* how long loop_wait() polls before it sleeps (adapts) */
 	uint64_t poll_resume_us; /* no polling before this (monotonic, microseconds) */
+	int loadavg_fd;        /* /proc/loadavg: are threads waiting for a CPU? */
+	unsigned n_cpus;
+	uint64_t cpus_seen_at; /* ms */
+	bool cpus_spare;
 	uint64_t now_real_ms;
 	struct timespec now_real;
 	char timestamp[96];
@@ -1809,15 +1814,41 @@ static void loop_switch_table(struct loop *l)
  * Polling is for a CPU nobody else wants. A thread that polls looks busy to the scheduler,
  * which then makes it take turns with other busy threads: a request arriving while the
  * loop waits for its turn would wait milliseconds, where a sleeping loop is woken at once.
- * So a poll that finds the thread was kept off the CPU ends polling for a while.
+ * So the loop polls only when no thread of the system waits for a CPU (seen at most once a
+ * millisecond), and a poll that finds the thread was kept off the CPU all the same ends
+ * polling for a while.
  */
+static bool cpus_spare(struct loop *l)
+{
+	if (l->loadavg_fd < 0)
+		return true;
+	if (l->cpus_seen_at == l->now)
+		return l->cpus_spare;
+	l->cpus_seen_at = l->now;
+	l->cpus_spare = false;
+	/* "0.61 2.28 2.31 2/182 11998": the fourth field counts the runnable threads, this one too. */
+	char buf[128];
+	ssize_t n = pread(l->loadavg_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	const char *p = buf;
+	for (int field = 0; field < 3 && p; field++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	l->cpus_spare = p && strtoul(p, NULL, 10) <= l->n_cpus;
+	return l->cpus_spare;
+}
+
 static int loop_wait(struct loop *l, struct epoll_event *events, int timeout)
 {
 	uint32_t max = l->cfg->poll_us;
 	if (timeout == 0 || max == 0)
 		return epoll_wait(l->epfd, events, EVENTS_MAX, timeout);
 	uint64_t start = monotonic_us(), t = start;
-	if (l->poll_us) {
+	if (l->poll_us && cpus_spare(l)) {
 		uint64_t until = start + l->poll_us;
 		do {
 			int n = epoll_wait(l->epfd, events, EVENTS_MAX, 0);
@@ -1907,6 +1938,8 @@ static void loop_free(struct loop *l)
 	route_table_unref(l->table);
 	if (l->epfd >= 0)
 		close(l->epfd);
+	if (l->loadavg_fd >= 0)
+		close(l->loadavg_fd);
 	free(l);
 }
 
@@ -1928,6 +1961,9 @@ void *router_loop_main(void *arg)
 	loop_switch_table(l);
 
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	l->loadavg_fd = cfg->poll_us ? open("/proc/loadavg", O_RDONLY | O_CLOEXEC) : -1;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	l->n_cpus = cpus > 0 ? (unsigned)cpus : 1;
 	l->ingress = (struct sock){ .fd = cfg->ingress_fd, .kind = SK_INGRESS };
 	l->internal = (struct sock){ .fd = cfg->internal_fd, .kind = SK_INTERNAL };
 	struct sock *listeners[] = { &l->ingress, &l->internal };
