@@ -47,6 +47,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1854,6 +1855,12 @@ static int loop_wait(struct loop *l, struct epoll_event *events, int timeout)
 			int n = epoll_wait(l->epfd, events, EVENTS_MAX, 0);
 			if (n != 0)
 				return n;
+			/*
+			 * A thread woken onto this CPU (the client, the dyno) runs now: else it
+			 * would wait for the scheduler's tick to take the CPU from a loop that
+			 * only polls.
+			 */
+			sched_yield();
 			uint64_t prev = t;
 			t = monotonic_us();
 			if (t - prev >= POLL_GAP_US) {
