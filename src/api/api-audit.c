@@ -3,8 +3,25 @@
  * The audit trail: every request that tried to change something, who sent it, what it did
  * and how it ended. Written by the edge (api-http.c); read here by platform administrators.
  */
+#include "api/api-audit.h"
+
 #include "api/api-auth.h"
 #include "api/api.h"
+#include "base/id.h"
+#include "base/timeutil.h"
+
+int api_audit_insert(struct store *st, const struct api_audit_event *ev, struct error *err)
+{
+	char id[ID_STRING_MAX], now[TIME_ISO_MAX];
+	id_new(id);
+	return store_exec(st,
+			  "INSERT INTO audit_events (id, created_at, actor_id, actor_email, action, method, path, status, request_id)"
+			  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			  SV_ARGS(SV_TEXT(id), SV_TEXT(time_now_iso(now)), SV_TEXT(ev->actor_id), SV_TEXT(ev->actor_email),
+				  SV_TEXT(ev->action), SV_TEXT(ev->method), SV_TEXT(ev->path), SV_INT(ev->status),
+				  SV_TEXT(ev->request_id)),
+			  err);
+}
 
 static int audit_list(struct api_request *req, struct error *err)
 {

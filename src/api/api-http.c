@@ -20,7 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/api-audit.h"
 #include "api/api-auth.h"
+#include "api/api-bastion.h"
 #include "api/api-git.h"
 #include "api/api-logs.h"
 #include "logs/logs.h"
@@ -46,6 +48,7 @@ struct api {
 	bool stopping; /* atomic */
 	struct api_git *git; /* the repositories, /<app>.git */
 	struct logs *logs;   /* the apps' log streams (api-logs.c) */
+	struct api_bastion *bastion; /* tunnels into spaces (api-bastion.c) */
 };
 
 static void api_state_changed(struct api *api);
@@ -70,6 +73,7 @@ struct conn_state {
 	char request_id[ID_STRING_MAX];
 	uint64_t started;
 	struct api_git_conn *git; /* a request to a repository: api-git.c answers it */
+	struct api_upgrade_handler *upgrade; /* a 101 queued, its handler not yet called */
 };
 
 static const struct api_route *const route_tables[] = {
@@ -78,8 +82,13 @@ static const struct api_route *const route_tables[] = {
 	api_slug_routes,    api_audit_routes,     api_host_routes,   api_agent_routes,
 	api_dyno_routes,    api_dashboard_routes, api_log_routes, api_build_routes,
 	api_domain_routes,  api_ruleset_routes, api_space_access_routes,
-	api_domain_routes,  api_run_routes,
+	api_domain_routes,  api_run_routes,     api_bastion_routes,
 };
+
+struct api_bastion *api_bastion(const struct api *api)
+{
+	return api->bastion;
+}
 
 struct logs *api_logs(const struct api *api)
 {
@@ -274,18 +283,18 @@ static const struct api_route *route_find(const char *method, const char *path, 
 static void audit_record(struct api_request *req, bool in_tx)
 {
 	struct error err = { 0 };
-	char id[ID_STRING_MAX], now[TIME_ISO_MAX];
-	id_new(id);
+	const struct api_audit_event ev = {
+		.actor_id = req->authenticated ? req->user.id : NULL,
+		.actor_email = req->authenticated ? req->user.email : "",
+		.action = req->action[0] ? req->action : req->path,
+		.method = req->method,
+		.path = req->path,
+		.status = req->status,
+		.request_id = req->request_id,
+	};
 	if (!in_tx && store_begin(req->store, &err) < 0)
 		goto fail;
-	if (store_exec(req->store,
-		       "INSERT INTO audit_events (id, created_at, actor_id, actor_email, action, method, path, status, request_id)"
-		       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		       SV_ARGS(SV_TEXT(id), SV_TEXT(time_now_iso(now)), SV_TEXT(req->authenticated ? req->user.id : NULL),
-			       SV_TEXT(req->authenticated ? req->user.email : ""),
-			       SV_TEXT(req->action[0] ? req->action : req->path), SV_TEXT(req->method),
-			       SV_TEXT(req->path), SV_INT(req->status), SV_TEXT(req->request_id)),
-		       &err) < 0)
+	if (api_audit_insert(req->store, &ev, &err) < 0)
 		goto fail;
 	if (!in_tx && store_commit(req->store, &err) < 0)
 		goto fail;
@@ -317,6 +326,7 @@ static int handle(struct api_request *req, struct conn_state *cs)
 	struct error err = { 0 };
 	int r;
 
+	api_bastion_flush(req->api->bastion, req->store);
 	if (cs->error.code) {
 		err = cs->error;
 		r = err.code;
@@ -429,10 +439,32 @@ fail:
 	return 0;
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *conn, struct api_request *req)
+/* libmicrohttpd sent a 101: the connection is the upgrade handler's now. */
+static void upgrade_started(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra_in,
+			    size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+	struct conn_state *cs = con_cls;
+	struct api_upgrade_handler *h = TAKE_PTR(cs->upgrade);
+	if (h)
+		h->started(h, sock, extra_in, extra_in_size, (struct api_upgrade *)urh);
+	else
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+}
+
+void api_upgrade_close(struct api_upgrade *conn)
+{
+	MHD_upgrade_action((struct MHD_UpgradeResponseHandle *)conn, MHD_UPGRADE_ACTION_CLOSE);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, struct conn_state *cs, struct api_request *req)
 {
 	struct MHD_Response *resp;
-	if (req->file_fd >= 0) {
+	if (req->upgrade && req->status == 101) {
+		resp = MHD_create_response_for_upgrade(upgrade_started, NULL);
+		MHD_add_response_header(resp, "Upgrade", req->upgrade_protocol);
+		MHD_add_response_header(resp, "Connection", "Upgrade");
+		cs->upgrade = TAKE_PTR(req->upgrade);
+	} else if (req->file_fd >= 0) {
 		struct stat st;
 		if (fstat(req->file_fd, &st) < 0)
 			st.st_size = 0;
@@ -640,7 +672,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		waiter_add(api, conn, req.wait_until_usec);
 		return MHD_YES;
 	}
-	enum MHD_Result ret = send_response(conn, &req);
+	enum MHD_Result ret = send_response(conn, cs, &req);
 	log_debug("%s %s %d %.1fms", method, url, req.status, (double)(time_mono_usec() - cs->started) / 1000.0);
 	json_decref(req.body);
 	json_decref(req.response);
@@ -654,6 +686,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!cs)
 		return;
 	api_git_conn_free(cs->git);
+	if (cs->upgrade)
+		cs->upgrade->dropped(cs->upgrade);
 	strbuf_release(&cs->body);
 	if (cs->upload_fd >= 0)
 		close(cs->upload_fd);
@@ -747,9 +781,11 @@ int api_start(const struct api_config *cfg, struct store *store, struct api **re
 	api->cfg = *cfg;
 	api->store = store;
 	api->logs = logs_new();
+	api->bastion = api_bastion_new();
 	int fd = listen_on(cfg->listen, api->url, sizeof(api->url), err);
 	if (fd < 0) {
 		logs_free(api->logs);
+		api_bastion_free(api->bastion);
 		free(api);
 		return fd;
 	}
@@ -763,12 +799,13 @@ int api_start(const struct api_config *cfg, struct store *store, struct api **re
 	int r = api_git_new(api, store, &api->git, err);
 	if (r < 0) {
 		close(fd);
+		api_bastion_free(api->bastion);
 		free(api);
 		return r;
 	}
 	pthread_mutex_init(&api->waiters_lock, NULL);
 	api->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-					    MHD_ALLOW_SUSPEND_RESUME,
+					    MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE,
 				    0, NULL, NULL,
 				    on_request, api, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
 				    on_completed, api, MHD_OPTION_UNESCAPE_CALLBACK, unescape_url, api,
@@ -778,6 +815,7 @@ int api_start(const struct api_config *cfg, struct store *store, struct api **re
 		api_git_stop(api->git);
 		api_git_free(api->git);
 		close(fd);
+		api_bastion_free(api->bastion);
 		free(api);
 		return error_set(err, -EIO, "start HTTP server on '%s' failed", cfg->listen);
 	}
@@ -785,6 +823,7 @@ int api_start(const struct api_config *cfg, struct store *store, struct api **re
 		MHD_stop_daemon(api->mhd);
 		api_git_free(api->git);
 		close(fd);
+		api_bastion_free(api->bastion);
 		free(api);
 		return error_set(err, -EIO, "start the long-poll timer thread failed");
 	}
@@ -801,8 +840,11 @@ void api_stop(struct api *api)
 	MHD_quiesce_daemon(api->mhd);
 	waiters_resume(api, true);
 	api_logs_shutdown(api);
+	api_bastion_stop(api->bastion); /* upgraded connections must be closed before the daemon stops */
 	api_git_stop(api->git);
 	MHD_stop_daemon(api->mhd);
+	api_bastion_flush(api->bastion, api->store);
+	api_bastion_free(api->bastion);
 	api_git_free(api->git);
 	close(api->listen_fd);
 	pthread_mutex_destroy(&api->waiters_lock);

@@ -104,10 +104,31 @@ struct api_request {
 	ssize_t (*stream_read)(void *cls, uint64_t pos, char *buf, size_t max);
 	void (*stream_free)(void *cls);
 	void *stream_cls;
+	/* Switching protocols (GET only): the edge answers 101 with `Upgrade: upgrade_protocol`
+	 * and hands the connection to upgrade (see struct api_upgrade_handler). */
+	const char *upgrade_protocol;
+	struct api_upgrade_handler *upgrade;
 
 	/* Filled by the edge. */
 	char next_range[192];   /* Next-Range header value, "" when this is the last page */
 };
+
+/*
+ * A connection upgraded to another protocol (101 Switching Protocols): once the 101 is sent,
+ * the edge calls started() on the API's thread with the client's socket and any bytes it read
+ * past the request (to be treated as the first bytes read from fd). From then on the
+ * connection belongs to the handler, which reads, writes and shuts down fd from any thread
+ * but never closes it: it ends the connection with api_upgrade_close(conn), from any thread.
+ * When the 101 cannot be sent (the client went away), the edge calls dropped() instead. One
+ * of the two is called exactly once, after which the edge no longer uses the handler.
+ */
+struct api_upgrade;
+struct api_upgrade_handler {
+	void (*started)(struct api_upgrade_handler *h, int fd, const char *extra, size_t extra_len,
+			struct api_upgrade *conn);
+	void (*dropped)(struct api_upgrade_handler *h);
+};
+void api_upgrade_close(struct api_upgrade *conn);
 
 /*
  * A handler returns 0 when it has set the response, a negative errno on failure, or
