@@ -596,6 +596,8 @@ static int session_get(struct api_request *req, struct error *err)
 		error_set_id(err, -EBUSY, "target_unreachable", "connect to '%s' (%s) of '%s' in space '%s': %s", s->target,
 			     s->address, s->app_name, s->space_name, why);
 		session_end(s, "failed", why);
+		/* Recorded now (a GET runs outside a transaction), so that the next request sees it. */
+		api_bastion_flush(b, req->store);
 		return -EBUSY;
 	}
 	s->upgrading = true;

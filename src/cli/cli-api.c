@@ -216,6 +216,23 @@ static int answer_error(struct cli_api *api, long status, json_t *body, bool own
 	return code;
 }
 
+void cli_api_setup_handle(struct cli_api *api, void *handle)
+{
+	CURL *h = handle;
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "cove/" COVE_VERSION);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+}
+
+int cli_api_answer_error(struct cli_api *api, long status, const char *body, size_t len, struct error *err)
+{
+	_cleanup_json_ json_t *json = len > 0 ? json_loadb(body, len, JSON_DECODE_ANY, NULL) : NULL;
+	return answer_error(api, status, json, true, err);
+}
+
 int cli_api_call(struct cli_api *api, const struct cli_request *rq, json_t **ret, struct error *err)
 {
 	if (ret)
@@ -272,16 +289,11 @@ int cli_api_call(struct cli_api *api, const struct cli_request *rq, json_t **ret
 	if (streq(rq->method, "GET"))
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "cove/" COVE_VERSION);
+	cli_api_setup_handle(api, h);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &answer);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_error);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, rq->upload_path ? 0L : (long)REQUEST_TIMEOUT_S);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#endif
 
 	uint64_t t0 = time_mono_usec();
 	CURLcode rc = curl_easy_perform(h);

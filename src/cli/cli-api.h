@@ -69,6 +69,16 @@ struct cli_request {
  */
 int cli_api_call(struct cli_api *api, const struct cli_request *rq, json_t **ret, struct error *err);
 
+/*
+ * Sets the options every connection to the API needs (user agent, timeouts, protocols, TLS)
+ * on a libcurl easy handle (a CURL *), for connections made outside cli_api_call() (the
+ * bastion's tunnels, cli-tunnel.c).
+ */
+void cli_api_setup_handle(struct cli_api *api, void *handle);
+
+/* Turns an error answer (its status and body) into err, as cli_api_call() does. */
+int cli_api_answer_error(struct cli_api *api, long status, const char *body, size_t len, struct error *err);
+
 /* Shorthands of cli_api_call() for the common cases. */
 int cli_get(struct cli *c, const char *path, json_t **ret, struct error *err);
 int cli_send(struct cli *c, const char *method, const char *path, json_t *body, json_t **ret, struct error *err);

@@ -48,13 +48,14 @@ const struct cli_option cli_options[OPT_MAX_] = {
 	[OPT_INDEX] = { "index", 'i', "N", "the position in the list, from 1" },
 	[OPT_DEST] = { "dest", 0, "CIDR", "the destination network, in CIDR notation" },
 	[OPT_PROTOCOL] = { "protocol", 0, "PROTOCOL", "tcp, udp, icmp or any" },
-	[OPT_PORT] = { "port", 0, "PORT", "a port, a range LOW-HIGH, or any" },
-	[OPT_PERMISSION] = { "permission", 0, "PERMISSION", "the permission: create_apps" },
+	[OPT_PORT] = { "port", 0, "PORT", "a port (outbound rules: also a range LOW-HIGH, or any; tunnels: the local port, default a free one)" },
+	[OPT_PERMISSION] = { "permission", 0, "PERMISSION", "the permission: create_apps or bastion" },
 	[OPT_SIZE] = { "size", 's', "SIZE", "dyno size (private-xs, private-s, private-m, private-l)" },
 	[OPT_TYPE] = { "type", 0, "TYPE", "process type of the one-off dyno (default: run)" },
 	[OPT_EXIT_CODE] = { "exit-code", 'x', NULL, "exit with the status of the command" },
 	[OPT_ENV] = { "env", 'e', "KEY=VALUE;...", "environment variables to set, split by ';'" },
 	[OPT_NO_TTY] = { "no-tty", 0, NULL, "no terminal in the dyno: plain pipes" },
+	[OPT_COMMAND] = { "command", 'c', "COMMAND", "run this command and exit" },
 	[OPT_HELP] = { "help", 'h', NULL, "show the help of the command" },
 };
 

@@ -62,6 +62,7 @@ enum cli_opt {
 	OPT_EXIT_CODE,
 	OPT_ENV,
 	OPT_NO_TTY,
+	OPT_COMMAND,
 	OPT_HELP,
 	OPT_MAX_
 };
@@ -111,6 +112,7 @@ extern const struct cli_command cli_admin_commands[];
 extern const struct cli_command cli_build_commands[];
 extern const struct cli_command cli_network_commands[];
 extern const struct cli_command cli_run_commands[];
+extern const struct cli_command cli_bastion_commands[];
 
 struct cli_api;
 

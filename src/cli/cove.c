@@ -29,6 +29,7 @@ static const struct {
 	{ "Releases", cli_release_commands }, { "Dynos", cli_ps_commands },       { "Builds", cli_build_commands },
 	{ "Logs", cli_log_commands },         { "Space network", cli_network_commands },
 	{ "One-off dynos", cli_run_commands },
+	{ "Bastion", cli_bastion_commands },
 	{ "Administration", cli_admin_commands },
 };
 
@@ -180,7 +181,7 @@ int main(int argc, char **argv)
 	cli_api_free(c.api);
 	cli_release(&c);
 	if (r >= 0)
-		return r > 255 ? 255 : r; /* a command's own status (run -x) */
+		return r > 255 ? 255 : r; /* a command's own status (run -x, pg:psql) */
 	fprintf(stderr, "cove: %s\n", err.message[0] ? err.message : strerror(-r));
 	return cli_is_usage_error(&err) ? EXIT_USAGE : 1;
 }
