@@ -10,6 +10,7 @@ PACKAGES="
   bats curl jq git sqlite3 nftables iproute2 procps psmisc
   util-linux netcat-openbsd socat python3 iputils-ping dnsutils bc
   chromium nodejs python3-venv python3-pip
+  postgresql-client redis-tools
 "
 
 missing=""

@@ -221,3 +221,32 @@ through_tunnel() {
 	[[ "$msg" == "no add-on of 'app-a' is attached as 'DATABASE'"* ]]
 	api_expect 200 PATCH /apps/app-a/config-vars '{"DATABASE_URL":null}' >/dev/null
 }
+
+@test "stopping coved closes its tunnels and records their end" {
+	tunnel_start boss worker.1:7000 app-a
+	# A connection that stays open: its input ends only when the test is over.
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	socat -T30 - "TCP:127.0.0.1:$TUNNEL_PORT" <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" &
+	held=$!
+	exec 5>"$BATS_TEST_TMPDIR/in"
+	echo held >&5
+	local i
+	for i in $(seq 1 50); do
+		[ "$(cat "$BATS_TEST_TMPDIR/out")" = held ] && break
+		sleep 0.1
+	done
+	[ "$(cat "$BATS_TEST_TMPDIR/out")" = held ]
+	start=$(date +%s)
+	coved_restart --boot-timeout 10 --stop-timeout 3
+	[ $(($(date +%s) - start)) -lt 10 ]
+	# The tunnel's connection is gone with the coved that served it.
+	wait "$held" || true
+	exec 5>&-
+	kill -INT "$TUNNEL_PID"
+	wait "$TUNNEL_PID" || true
+	s=$(api_expect 200 GET /apps/app-a/bastion-sessions | jq '[.[] | select(.error == "coved stopped")] | .[0]')
+	[ "$(jq -r .state <<<"$s")" = closed ]
+	[ "$(jq -r .bytes_in <<<"$s")" = 5 ]
+	[ "$(jq -r .bytes_out <<<"$s")" = 5 ]
+	[ "$(sqlite3 "$COVED_DATA/cove.db" "SELECT COUNT(*) FROM bastion_sessions WHERE state = 'pending'")" = 0 ]
+}
