@@ -672,17 +672,24 @@ static int grant_reply(struct api_request *req, const struct space *space, const
 	return api_reply(req, 200, grant_json(rows, space));
 }
 
+/* The space and the user of a grant route, for a team admin of the space ("grant", "revoke"). */
+static int grant_load(struct api_request *req, const char *verb, struct space *space, char user_id[static ID_STRING_MAX],
+		      char email[static API_EMAIL_MAX], struct error *err)
+{
+	int r = api_space_load(req, req->params[0], false, space, err);
+	if (r < 0)
+		return r;
+	if (space->team.role != TEAM_ROLE_ADMIN)
+		return error_set(err, -EACCES, "only admins of team '%s' may %s bastion access to space '%s'",
+				 space->team.name, verb, space->name);
+	return grant_user(req, space, user_id, email, err);
+}
+
 static int grant_put(struct api_request *req, struct error *err)
 {
 	struct space space;
-	int r = api_space_load(req, req->params[0], false, &space, err);
-	if (r < 0)
-		return r;
-	if (space.team.role != TEAM_ROLE_ADMIN)
-		return error_set(err, -EACCES, "only admins of team '%s' may grant bastion access to space '%s'",
-				 space.team.name, space.name);
 	char user_id[ID_STRING_MAX], email[API_EMAIL_MAX];
-	r = grant_user(req, &space, user_id, email, err);
+	int r = grant_load(req, "grant", &space, user_id, email, err);
 	if (r < 0)
 		return r;
 	int64_t member = 0;
@@ -708,14 +715,8 @@ static int grant_put(struct api_request *req, struct error *err)
 static int grant_delete(struct api_request *req, struct error *err)
 {
 	struct space space;
-	int r = api_space_load(req, req->params[0], false, &space, err);
-	if (r < 0)
-		return r;
-	if (space.team.role != TEAM_ROLE_ADMIN)
-		return error_set(err, -EACCES, "only admins of team '%s' may revoke bastion access to space '%s'",
-				 space.team.name, space.name);
 	char user_id[ID_STRING_MAX], email[API_EMAIL_MAX];
-	r = grant_user(req, &space, user_id, email, err);
+	int r = grant_load(req, "revoke", &space, user_id, email, err);
 	if (r < 0)
 		return r;
 	r = grant_reply(req, &space, user_id, err);

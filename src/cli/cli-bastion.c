@@ -64,12 +64,17 @@ static int service_url_parse(const char *var, const char *value, struct service_
  * its config var HEROKU_POSTGRESQL_RED_URL), else fallback. ret_target is the attachment name
  * the API resolves; ret_url the credentials from the app's config var <name>_URL.
  */
+/* The attachment an argument names: DATABASE for DATABASE or DATABASE_URL. */
+static char *attachment_name(const char *arg)
+{
+	size_t len = strlen(arg);
+	return len > 4 && streq(arg + len - 4, "_URL") ? xstrndup(arg, len - 4) : xstrdup(arg);
+}
+
 static int service_lookup(struct cli *c, const char *app, const char *fallback, char **ret_target,
 			  struct service_url *ret_url, struct error *err)
 {
-	const char *arg = c->n_args > 0 ? c->args[0] : fallback;
-	size_t len = strlen(arg);
-	_cleanup_free_ char *target = len > 4 && streq(arg + len - 4, "_URL") ? xstrndup(arg, len - 4) : xstrdup(arg);
+	_cleanup_free_ char *target = attachment_name(c->n_args > 0 ? c->args[0] : fallback);
 	_cleanup_free_ char *var = xasprintf("%s_URL", target);
 	_cleanup_free_ char *path = cli_path("/apps/%s/config-vars", app);
 	_cleanup_json_ json_t *config = NULL;
@@ -174,7 +179,18 @@ static int run_client(struct cli *c, struct cli_tunnel *t, char **argv, const ch
 	return status; /* cove's exit status (cove.c) */
 }
 
-static int pg_psql_run(struct cli *c, struct error *err)
+/*
+ * A data-service client: the add-on (argument or fallback) and its credentials, the tunnel,
+ * then argv from add_args (argv[0] the program) run against 127.0.0.1 and the tunnel's port.
+ */
+struct client {
+	const char *fallback; /* the attachment without an argument: DATABASE, REDIS */
+	const char *env;      /* where the password goes: PGPASSWORD, REDISCLI_AUTH */
+	const char *package;  /* the Debian package of the program */
+	void (*add_args)(struct cli *c, const struct service_url *url, const char *port, char ***argv, size_t *n);
+};
+
+static int client_run(struct cli *c, const struct client *k, struct error *err)
 {
 	const char *app;
 	int r = cli_app(c, &app, err);
@@ -182,7 +198,7 @@ static int pg_psql_run(struct cli *c, struct error *err)
 		return r;
 	_cleanup_free_ char *target = NULL;
 	_cleanup_(service_url_release) struct service_url url = { 0 };
-	r = service_lookup(c, app, "DATABASE", &target, &url, err);
+	r = service_lookup(c, app, k->fallback, &target, &url, err);
 	if (r < 0)
 		return r;
 	struct cli_tunnel *t = NULL;
@@ -191,62 +207,57 @@ static int pg_psql_run(struct cli *c, struct error *err)
 		return r;
 	char port[8];
 	snprintf(port, sizeof(port), "%u", cli_tunnel_port(t));
-	const char *db = url.path && url.path[0] == '/' ? url.path + 1 : url.path;
 	char **argv = NULL;
 	size_t n = 0;
-	add_words(&argv, &n, "psql -h 127.0.0.1 -p");
-	add_words(&argv, &n, port);
-	if (!isempty(url.user)) {
-		add_arg(&argv, &n, "-U");
-		add_arg(&argv, &n, url.user);
-	}
-	if (!isempty(db)) {
-		add_arg(&argv, &n, "-d");
-		add_arg(&argv, &n, db);
-	}
-	if (cli_has(c, OPT_COMMAND)) {
-		add_arg(&argv, &n, "-c");
-		add_arg(&argv, &n, cli_opt(c, OPT_COMMAND));
-	}
+	k->add_args(c, &url, port, &argv, &n);
 	fprintf(stderr, "--> Connecting to %s of %s\n", target, app);
-	r = run_client(c, t, argv, "PGPASSWORD", url.password, "postgresql-client", err);
+	r = run_client(c, t, argv, k->env, url.password, k->package, err);
 	strv_free(argv);
 	cli_tunnel_free(t);
 	return r;
 }
 
-static int redis_cli_run(struct cli *c, struct error *err)
+static void psql_args(struct cli *c, const struct service_url *url, const char *port, char ***argv, size_t *n)
 {
-	const char *app;
-	int r = cli_app(c, &app, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *target = NULL;
-	_cleanup_(service_url_release) struct service_url url = { 0 };
-	r = service_lookup(c, app, "REDIS", &target, &url, err);
-	if (r < 0)
-		return r;
-	struct cli_tunnel *t = NULL;
-	r = cli_tunnel_open(c, app, target, 0, &t, err);
-	if (r < 0)
-		return r;
-	char port[8];
-	snprintf(port, sizeof(port), "%u", cli_tunnel_port(t));
-	char **argv = NULL;
-	size_t n = 0;
-	add_words(&argv, &n, "redis-cli -h 127.0.0.1 -p");
-	add_words(&argv, &n, port);
-	if (!isempty(url.user) && !streq(url.user, "default")) {
-		add_arg(&argv, &n, "--user");
-		add_arg(&argv, &n, url.user);
+	const char *db = url->path && url->path[0] == '/' ? url->path + 1 : url->path;
+	add_words(argv, n, "psql -h 127.0.0.1 -p");
+	add_arg(argv, n, port);
+	if (!isempty(url->user)) {
+		add_arg(argv, n, "-U");
+		add_arg(argv, n, url->user);
+	}
+	if (!isempty(db)) {
+		add_arg(argv, n, "-d");
+		add_arg(argv, n, db);
+	}
+	if (cli_has(c, OPT_COMMAND)) {
+		add_arg(argv, n, "-c");
+		add_arg(argv, n, cli_opt(c, OPT_COMMAND));
+	}
+}
+
+static void redis_cli_args(struct cli *c, const struct service_url *url, const char *port, char ***argv, size_t *n)
+{
+	add_words(argv, n, "redis-cli -h 127.0.0.1 -p");
+	add_arg(argv, n, port);
+	if (!isempty(url->user) && !streq(url->user, "default")) {
+		add_arg(argv, n, "--user");
+		add_arg(argv, n, url->user);
 	}
 	if (cli_has(c, OPT_COMMAND))
-		add_words(&argv, &n, cli_opt(c, OPT_COMMAND));
-	fprintf(stderr, "--> Connecting to %s of %s\n", target, app);
-	r = run_client(c, t, argv, "REDISCLI_AUTH", url.password, "redis-tools", err);
-	strv_free(argv);
-	cli_tunnel_free(t);
-	return r;
+		add_words(argv, n, cli_opt(c, OPT_COMMAND));
+}
+
+static int pg_psql_run(struct cli *c, struct error *err)
+{
+	static const struct client psql = { "DATABASE", "PGPASSWORD", "postgresql-client", psql_args };
+	return client_run(c, &psql, err);
+}
+
+static int redis_cli_run(struct cli *c, struct error *err)
+{
+	static const struct client redis_cli = { "REDIS", "REDISCLI_AUTH", "redis-tools", redis_cli_args };
+	return client_run(c, &redis_cli, err);
 }
 
 /* Keeps a local port open until Ctrl-C. */
@@ -274,9 +285,7 @@ static int pg_tunnel_run(struct cli *c, struct error *err)
 	int r = cli_app(c, &app, err);
 	if (r < 0)
 		return r;
-	const char *arg = c->n_args > 0 ? c->args[0] : "DATABASE";
-	size_t len = strlen(arg);
-	_cleanup_free_ char *target = len > 4 && streq(arg + len - 4, "_URL") ? xstrndup(arg, len - 4) : xstrdup(arg);
+	_cleanup_free_ char *target = attachment_name(c->n_args > 0 ? c->args[0] : "DATABASE");
 	return tunnel_keep(c, app, target, err);
 }
 
