@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The bastion's sessions and grants (see api-bastion.h for the routes).
+ * The bastion's sessions (see api-bastion.h for the routes).
  *
  * Design note. A session lives in three places in turn:
  *   pending  - in b->pending, on the API's thread only: created by the POST with its socket
@@ -31,6 +31,7 @@
 #include "api/api-apps.h"
 #include "api/api-audit.h"
 #include "api/api-bastion-target.h"
+#include "api/api-space-access.h"
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/relay.h"
@@ -325,22 +326,20 @@ void api_bastion_flush(struct api_bastion *b, struct store *st)
 /* ---- who may ----------------------------------------------------------------------------- */
 
 /*
- * Bastion access to the app's space: team admins (and platform administrators) always, members
- * with a grant. app->space.team.role is the caller's role, from api_app_load().
+ * Bastion access to the app's space: the space permission `bastion`, which team admins (and
+ * platform administrators) always hold and members hold where an admin granted it.
  */
 static int require_bastion_access(struct api_request *req, const struct app *app, struct error *err)
 {
-	if (app->space.team.role == TEAM_ROLE_ADMIN)
-		return 0;
-	int64_t n = 0;
-	int r = store_query_int(req->store, "SELECT COUNT(*) FROM bastion_grants WHERE space_id = ? AND user_id = ?",
-				SV_ARGS(SV_TEXT(app->space.id), SV_TEXT(req->user.id)), &n, err);
+	bool granted;
+	int r = api_space_has_permission(req, &app->space, "bastion", &granted, err);
 	if (r < 0)
 		return r;
-	if (n > 0)
+	if (granted)
 		return 0;
 	return error_set_id(err, -EACCES, "bastion_access_required",
-			    "You do not have bastion access to space '%s'; ask a space admin: cove bastion:grant %s --space %s",
+			    "You do not have bastion access to space '%s'; ask a space admin: cove spaces:access:grant %s"
+			    " --space %s --permission bastion",
 			    app->space.name, req->user.email, app->space.name);
 }
 
@@ -607,135 +606,9 @@ static int session_get(struct api_request *req, struct error *err)
 	return 0;
 }
 
-/* ---- grants ---------------------------------------------------------------------------- */
-
-static json_t *grant_json(struct store_rows *rows, const struct space *space)
-{
-	return json_pack("{s:{s:s, s:s}, s:o, s:s, s:s, s:[s]}", "user", "id", store_rows_text(rows, 0), "email",
-			 store_rows_text(rows, 1), "space", api_ref_json(space->id, space->name), "granted_by",
-			 store_rows_text(rows, 2), "created_at", store_rows_text(rows, 3), "permissions", "bastion");
-}
-
-static int grant_list(struct api_request *req, struct error *err)
-{
-	struct space space;
-	int r = api_space_load(req, req->params[0], false, &space, err);
-	if (r < 0)
-		return r;
-	_cleanup_rows_ struct store_rows *rows = NULL;
-	r = store_query(req->store,
-			"SELECT u.id, u.email, g.granted_by, g.created_at FROM bastion_grants g JOIN users u ON u.id = g.user_id"
-			" WHERE g.space_id = ? ORDER BY u.email",
-			SV_ARGS(SV_TEXT(space.id)), &rows, err);
-	if (r < 0)
-		return r;
-	json_t *list = json_array();
-	while ((r = store_rows_next(rows, err)) > 0)
-		json_array_append_new(list, grant_json(rows, &space));
-	api_reply(req, 200, list);
-	return r;
-}
-
-/* The user a grant route names, by e-mail or id; *ret_id receives the id. */
-static int grant_user(struct api_request *req, const struct space *space, char ret_id[static ID_STRING_MAX],
-		      char ret_email[static API_EMAIL_MAX], struct error *err)
-{
-	_cleanup_rows_ struct store_rows *rows = NULL;
-	int r = store_query(req->store, "SELECT id, email FROM users WHERE id = ? OR email = ?",
-			    SV_ARGS(SV_TEXT(req->params[1]), SV_TEXT(req->params[1])), &rows, err);
-	if (r < 0)
-		return r;
-	r = store_rows_next(rows, err);
-	if (r < 0)
-		return r;
-	if (r == 0)
-		return error_set(err, -ENOENT, "user '%s' not found", req->params[1]);
-	snprintf(ret_id, ID_STRING_MAX, "%s", store_rows_text(rows, 0));
-	snprintf(ret_email, API_EMAIL_MAX, "%s", store_rows_text(rows, 1));
-	return 0;
-}
-
-static int grant_reply(struct api_request *req, const struct space *space, const char *user_id, struct error *err)
-{
-	_cleanup_rows_ struct store_rows *rows = NULL;
-	int r = store_query(req->store,
-			    "SELECT u.id, u.email, g.granted_by, g.created_at FROM bastion_grants g JOIN users u ON u.id = g.user_id"
-			    " WHERE g.space_id = ? AND g.user_id = ?",
-			    SV_ARGS(SV_TEXT(space->id), SV_TEXT(user_id)), &rows, err);
-	if (r < 0)
-		return r;
-	r = store_rows_next(rows, err);
-	if (r < 0)
-		return r;
-	if (r == 0)
-		return error_set(err, -ENOENT, "no bastion grant in space '%s' for '%s'", space->name, req->params[1]);
-	return api_reply(req, 200, grant_json(rows, space));
-}
-
-/* The space and the user of a grant route, for a team admin of the space ("grant", "revoke"). */
-static int grant_load(struct api_request *req, const char *verb, struct space *space, char user_id[static ID_STRING_MAX],
-		      char email[static API_EMAIL_MAX], struct error *err)
-{
-	int r = api_space_load(req, req->params[0], false, space, err);
-	if (r < 0)
-		return r;
-	if (space->team.role != TEAM_ROLE_ADMIN)
-		return error_set(err, -EACCES, "only admins of team '%s' may %s bastion access to space '%s'",
-				 space->team.name, verb, space->name);
-	return grant_user(req, space, user_id, email, err);
-}
-
-static int grant_put(struct api_request *req, struct error *err)
-{
-	struct space space;
-	char user_id[ID_STRING_MAX], email[API_EMAIL_MAX];
-	int r = grant_load(req, "grant", &space, user_id, email, err);
-	if (r < 0)
-		return r;
-	int64_t member = 0;
-	r = store_query_int(req->store, "SELECT COUNT(*) FROM team_members WHERE team_id = ? AND user_id = ?",
-			    SV_ARGS(SV_TEXT(space.team.id), SV_TEXT(user_id)), &member, err);
-	if (r < 0)
-		return r;
-	if (member == 0)
-		return error_set(err, -EINVAL, "'%s' is not a member of team '%s': add them first (cove members:add %s -t %s)",
-				 email, space.team.name, email, space.team.name);
-	char now[TIME_ISO_MAX];
-	r = store_exec(req->store,
-		       "INSERT INTO bastion_grants (space_id, user_id, granted_by, created_at) VALUES (?, ?, ?, ?)"
-		       " ON CONFLICT (space_id, user_id) DO NOTHING",
-		       SV_ARGS(SV_TEXT(space.id), SV_TEXT(user_id), SV_TEXT(req->user.email), SV_TEXT(time_now_iso(now))),
-		       err);
-	if (r < 0)
-		return r;
-	api_set_action(req, "Grant bastion access to space '%s' to %s", space.name, email);
-	return grant_reply(req, &space, user_id, err);
-}
-
-static int grant_delete(struct api_request *req, struct error *err)
-{
-	struct space space;
-	char user_id[ID_STRING_MAX], email[API_EMAIL_MAX];
-	int r = grant_load(req, "revoke", &space, user_id, email, err);
-	if (r < 0)
-		return r;
-	r = grant_reply(req, &space, user_id, err);
-	if (r < 0)
-		return r;
-	r = store_exec(req->store, "DELETE FROM bastion_grants WHERE space_id = ? AND user_id = ?",
-		       SV_ARGS(SV_TEXT(space.id), SV_TEXT(user_id)), err);
-	if (r < 0)
-		return r;
-	api_set_action(req, "Revoke bastion access to space '%s' from %s", space.name, email);
-	return 0;
-}
-
 const struct api_route api_bastion_routes[] = {
 	{ "POST", "/apps/:app/bastion-sessions", session_create, 0 },
 	{ "GET", "/apps/:app/bastion-sessions", session_list, 0 },
 	{ "GET", "/apps/:app/bastion-sessions/:id", session_get, 0 },
-	{ "GET", "/spaces/:space/bastion-grants", grant_list, 0 },
-	{ "PUT", "/spaces/:space/bastion-grants/:user", grant_put, 0 },
-	{ "DELETE", "/spaces/:space/bastion-grants/:user", grant_delete, 0 },
 	{},
 };

@@ -6,8 +6,8 @@
  * authenticated, audited TCP tunnel through coved (docs/bastion.md).
  *
  *   POST /apps/:app/bastion-sessions {"target": "DATABASE" | "web.1:5000" | "10.0.1.5:5000"}
- *        checks the caller (access to the app, and bastion access to its space: an admin of
- *        the space's team, or a member a team admin granted `bastion`), resolves the target
+ *        checks the caller (access to the app, and the space permission `bastion`: admins of the
+ *        space's team, members a team admin granted it, api-space-access.h), resolves the target
  *        (api-bastion-target.h), opens a socket inside the space's network namespace and starts
  *        connecting it; 201 with a one-time session that must be used within
  *        BASTION_PENDING_TTL_S seconds by the same user.
@@ -16,8 +16,6 @@
  *        answers 101 and relays bytes both ways between the client and the target until
  *        either side closes. Without Upgrade: the session as JSON.
  *   GET  /apps/:app/bastion-sessions          the app's sessions, newest first
- *   GET  /spaces/:space/bastion-grants        members granted bastion access to the space
- *   PUT, DELETE /spaces/:space/bastion-grants/:user   grant, revoke (team admins)
  *
  * Each session is a row of bastion_sessions and two audit events: the request that opened it
  * (written by the edge) and its end (who, app, target, start, end, bytes each way), written

@@ -3,8 +3,8 @@
  * The bastion from the command line (docs/bastion.md): pg:psql, redis:cli and pg:tunnel run
  * local clients, or keep a local port open, through an authenticated tunnel into the app's
  * space (cli-tunnel.h); bastion:tunnel does the same for any target the API allows (a dyno
- * and a port); bastion:grant, bastion:revoke and bastion:access manage who besides the team's
- * admins may open tunnels into a space; bastion:sessions lists an app's sessions.
+ * and a port); bastion:sessions lists an app's sessions. Who may is the space permission
+ * `bastion` (spaces:access:grant, cli-network.c).
  */
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -328,60 +328,6 @@ static int bastion_sessions_run(struct cli *c, struct error *err)
 	return 0;
 }
 
-static int grant_change(struct cli *c, const char *method, struct error *err)
-{
-	const char *space = cli_opt(c, OPT_SPACE);
-	if (isempty(space))
-		return cli_usage_error(err, "no space given: cove %s EMAIL --space SPACE", c->command->name);
-	_cleanup_free_ char *path = cli_path("/spaces/%s/bastion-grants/%s", space, c->args[0]);
-	_cleanup_json_ json_t *grant = NULL;
-	int r = cli_send(c, method, path, NULL, &grant, err);
-	if (r < 0)
-		return r;
-	if (cli_has(c, OPT_JSON))
-		cli_print_json(grant);
-	else if (streq(method, "PUT"))
-		printf("Granting bastion access to space %s to %s... done\n", space, c->args[0]);
-	else
-		printf("Revoking bastion access to space %s from %s... done\n", space, c->args[0]);
-	return 0;
-}
-
-static int bastion_grant_run(struct cli *c, struct error *err)
-{
-	return grant_change(c, "PUT", err);
-}
-
-static int bastion_revoke_run(struct cli *c, struct error *err)
-{
-	return grant_change(c, "DELETE", err);
-}
-
-static int bastion_access_run(struct cli *c, struct error *err)
-{
-	const char *space;
-	int r = cli_space_arg(c, &space, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *path = cli_path("/spaces/%s/bastion-grants", space);
-	_cleanup_json_ json_t *list = NULL;
-	r = cli_get(c, path, &list, err);
-	if (r < 0)
-		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(list);
-		return 0;
-	}
-	printf("Admins of the space's team have bastion access to %s; besides them:\n", space);
-	_cleanup_table_ struct cli_table *t = cli_table_new(3, (const char *const[]){ "Email", "Granted by", "Since" });
-	size_t i;
-	json_t *g;
-	json_array_foreach(list, i, g)
-		cli_table_add(t, cli_json_str(g, "user.email"), cli_json_str(g, "granted_by"), cli_json_str(g, "created_at"));
-	cli_table_print(t);
-	return 0;
-}
-
 const struct cli_command cli_bastion_commands[] = {
 	{ "pg:psql", pg_psql_run, CLI_APP_FLAGS | CLI_FLAG(OPT_COMMAND), 0, 1, "[DATABASE]",
 	  "open psql on a Postgres add-on, through the bastion", "cove pg:psql -a myapp\ncove pg:psql -a myapp -c 'select 1'" },
@@ -395,11 +341,5 @@ const struct cli_command cli_bastion_commands[] = {
 	  "cove bastion:tunnel web.1:5000 -a myapp --port 8000" },
 	{ "bastion:sessions", bastion_sessions_run, CLI_APP_FLAGS | CLI_FLAG(OPT_JSON), 0, 0, "",
 	  "list the app's bastion sessions: who, what, when, how many bytes", "cove bastion:sessions -a myapp" },
-	{ "bastion:access", bastion_access_run, CLI_FLAG(OPT_SPACE) | CLI_FLAG(OPT_JSON), 0, 1, "[SPACE]",
-	  "list who was granted bastion access to a space", "cove bastion:access --space acme-prod" },
-	{ "bastion:grant", bastion_grant_run, CLI_FLAG(OPT_SPACE) | CLI_FLAG(OPT_JSON), 1, 1, "EMAIL",
-	  "let a member of the team open bastion tunnels into a space", "cove bastion:grant dev@acme.test --space acme-prod" },
-	{ "bastion:revoke", bastion_revoke_run, CLI_FLAG(OPT_SPACE) | CLI_FLAG(OPT_JSON), 1, 1, "EMAIL",
-	  "take bastion access to a space back", "cove bastion:revoke dev@acme.test --space acme-prod" },
 	{},
 };

@@ -302,7 +302,7 @@ static int access_change(struct cli *c, bool grant, struct error *err)
 	if (r < 0)
 		return r;
 	if (isempty(permission))
-		return cli_usage_error(err, "give --permission create_apps");
+		return cli_usage_error(err, "give --permission create_apps or --permission bastion");
 	_cleanup_free_ char *path = cli_path("/spaces/%s/members/%s", space, email);
 	_cleanup_json_ json_t *access = NULL;
 	r = cli_get(c, path, &access, err);
@@ -365,10 +365,13 @@ const struct cli_command cli_network_commands[] = {
 	{ "spaces:access", access_run, SPACE_FLAG | CLI_FLAG(OPT_JSON), 0, 1, "--space SPACE",
 	  "list the team members' permissions on a space", "cove spaces:access --space acme-prod" },
 	{ "spaces:access:grant", access_grant_run, SPACE_FLAG | CLI_FLAG(OPT_PERMISSION), 1, 1,
-	  "EMAIL --space SPACE --permission create_apps", "let a team member create apps in a space (team admins)",
-	  "cove spaces:access:grant bob@acme.test --space acme-prod --permission create_apps" },
+	  "EMAIL --space SPACE --permission create_apps|bastion",
+	  "let a team member create apps in a space, or open bastion tunnels into it (team admins)",
+	  "cove spaces:access:grant bob@acme.test --space acme-prod --permission create_apps\n"
+	  "cove spaces:access:grant bob@acme.test --space acme-prod --permission bastion" },
 	{ "spaces:access:revoke", access_revoke_run, SPACE_FLAG | CLI_FLAG(OPT_PERMISSION), 1, 1,
-	  "EMAIL --space SPACE --permission create_apps", "take a permission on a space from a team member (team admins)",
+	  "EMAIL --space SPACE --permission create_apps|bastion",
+	  "take a permission on a space from a team member (team admins)",
 	  "cove spaces:access:revoke bob@acme.test --space acme-prod --permission create_apps" },
 	{},
 };

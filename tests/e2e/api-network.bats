@@ -138,7 +138,7 @@ teardown_file() {
 @test "space access: admins always have create_apps, members only when granted" {
 	list=$(api_as "$BOB" GET /spaces/acme-prod/members)
 	jq -e 'length == 2' <<<"$list"
-	jq -e '.[] | select(.user.email == "ann@acme.test") | .permissions == [{"name":"create_apps","description":"Create apps in the space"}]' <<<"$list"
+	jq -e '.[] | select(.user.email == "ann@acme.test") | .permissions == [{"name":"create_apps","description":"Create apps in the space"},{"name":"bastion","description":"Open bastion tunnels into the space"}]' <<<"$list"
 	jq -e '.[] | select(.user.email == "bob@acme.test") | .permissions == [] and .space.name == "acme-prod" and (.id | length == 36)' <<<"$list"
 	api_as "$BOB" GET /spaces/acme-prod/members/~ | jq -e '.user.email == "bob@acme.test"'
 	refused 404 not_found GET /spaces/acme-prod/members/olga@other.test

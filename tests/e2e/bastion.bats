@@ -110,41 +110,44 @@ through_tunnel() {
 
 @test "a member without bastion access is refused with the way to get it, and nothing is opened" {
 	msg=$(API_TOKEN=$(token dev) refused 403 bastion_access_required POST /apps/app-a/bastion-sessions '{"target":"worker.1:7000"}')
-	[[ "$msg" == "You do not have bastion access to space 'bast-s1'; ask a space admin: cove bastion:grant dev@acme.test --space bast-s1" ]]
+	[[ "$msg" == "You do not have bastion access to space 'bast-s1'; ask a space admin: cove spaces:access:grant dev@acme.test --space bast-s1 --permission bastion" ]]
 	msg=$(COVE_API_KEY=$(token dev) cli_refused 1 bastion:tunnel worker.1:7000 -a app-a --port 39117)
-	[[ "$msg" == "You do not have bastion access to space 'bast-s1'; ask a space admin: cove bastion:grant dev@acme.test --space bast-s1" ]]
+	[[ "$msg" == "You do not have bastion access to space 'bast-s1'; ask a space admin: cove spaces:access:grant dev@acme.test --space bast-s1 --permission bastion" ]]
 	! socat -T1 - "TCP:127.0.0.1:39117,connect-timeout=1" </dev/null 2>/dev/null
 	[ "$(sqlite3 "$COVED_DATA/cove.db" 'SELECT COUNT(*) FROM bastion_sessions WHERE user_email = "dev@acme.test"')" = 0 ]
 	# Nobody outside the team even sees the app.
 	API_TOKEN=$(token stranger) refused 403 forbidden POST /apps/app-a/bastion-sessions '{"target":"worker.1:7000"}'
 }
 
-@test "a space admin grants bastion access to a member, and revokes it" {
+@test "a space admin grants the bastion permission to a member, and revokes it" {
 	# Members may not grant, not even themselves.
-	API_TOKEN=$(token ops) refused 403 forbidden PUT /spaces/bast-s1/bastion-grants/ops@acme.test
+	API_TOKEN=$(token ops) refused 403 forbidden PATCH /spaces/bast-s1/members/ops@acme.test '{"permissions":[{"name":"bastion"}]}'
 	API_TOKEN=$(token ops) refused 403 bastion_access_required POST /apps/app-a/bastion-sessions '{"target":"worker.1:7000"}'
 	# Only members of the team can be granted.
-	refused 422 invalid_params PUT /spaces/bast-s1/bastion-grants/stranger@else.test
-	refused 404 not_found PUT /spaces/bast-s1/bastion-grants/nobody@acme.test
+	refused 404 not_found PATCH /spaces/bast-s1/members/stranger@else.test '{"permissions":[{"name":"bastion"}]}'
 
-	run env COVE_API_KEY="$(token boss)" cove bastion:grant ops@acme.test --space bast-s1
+	run env COVE_API_KEY="$(token boss)" cove spaces:access:grant ops@acme.test --space bast-s1 --permission bastion
 	[ "$status" -eq 0 ]
-	[ "$output" = "Granting bastion access to space bast-s1 to ops@acme.test... done" ]
-	run env COVE_API_KEY="$(token dev)" cove bastion:access --space bast-s1
+	[ "$output" = "Granting bastion permission on bast-s1 to ops@acme.test... done" ]
+	run env COVE_API_KEY="$(token dev)" cove spaces:access --space bast-s1
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"ops@acme.test"*"boss@acme.test"* ]]
-	[[ "$output" != *"dev@acme.test"* ]]
-	# The grant is for that space only.
+	[[ "$(grep ops@acme.test <<<"$output")" == *bastion* ]]
+	[[ "$(grep boss@acme.test <<<"$output")" == *create_apps,bastion* ]]
+	[[ "$(grep dev@acme.test <<<"$output")" != *bastion* ]]
+	# The grant is for that space only, and for tunnels only.
 	API_TOKEN=$(token ops) refused 403 bastion_access_required POST /apps/app-z/bastion-sessions '{"target":"worker.1:7000"}'
+	API_TOKEN=$(token ops) refused 403 forbidden POST /apps '{"name":"ops-app","space":"bast-s1"}'
 
 	tunnel_start ops worker.1:7000 app-a
 	[ "$(through_tunnel granted)" = granted ]
 	tunnel_stop
 
-	run env COVE_API_KEY="$(token boss)" cove bastion:revoke ops@acme.test --space bast-s1
+	run env COVE_API_KEY="$(token boss)" cove spaces:access:revoke ops@acme.test --space bast-s1 --permission bastion
 	[ "$status" -eq 0 ]
 	API_TOKEN=$(token ops) refused 403 bastion_access_required POST /apps/app-a/bastion-sessions '{"target":"worker.1:7000"}'
-	refused 404 not_found DELETE /spaces/bast-s1/bastion-grants/ops@acme.test
+	# Admins always have it.
+	msg=$(refused 422 invalid_params PATCH /spaces/bast-s1/members/boss@acme.test '{"permissions":[{"name":"create_apps"}]}')
+	[ "$msg" = "'boss@acme.test' is an admin of team 'acme' and always has bastion" ]
 }
 
 @test "each session is in the audit log and the app's sessions: who, app, target, start, end, bytes" {
@@ -215,11 +218,11 @@ through_tunnel() {
 	[[ "$msg" == "app 'app-a' has no config var DATABASE_URL: is an add-on attached as DATABASE? (cove addons -a app-a)" ]]
 	msg=$(COVE_API_KEY=$(token boss) cli_refused 1 redis:cli -a app-a)
 	[[ "$msg" == *"no config var REDIS_URL"* ]]
-	# A config var alone is not a target: the bastion goes only to what the store knows.
-	api_expect 200 PATCH /apps/app-a/config-vars '{"DATABASE_URL":"postgres://u:p@127.0.0.1:22/db"}' >/dev/null
-	msg=$(COVE_API_KEY=$(token boss) cli_refused 1 pg:psql -a app-a -c 'select 1')
-	[[ "$msg" == "no add-on of 'app-a' is attached as 'DATABASE'"* ]]
-	api_expect 200 PATCH /apps/app-a/config-vars '{"DATABASE_URL":null}' >/dev/null
+	# A config var alone is not a target: the bastion goes only to what the store knows. (On
+	# app-b: a config change restarts the app's dynos, and the other tests use app-a's.)
+	api_expect 200 PATCH /apps/app-b/config-vars '{"DATABASE_URL":"postgres://u:p@127.0.0.1:22/db"}' >/dev/null
+	msg=$(COVE_API_KEY=$(token boss) cli_refused 1 pg:psql -a app-b -c 'select 1')
+	[[ "$msg" == "no add-on of 'app-b' is attached as 'DATABASE'"* ]]
 }
 
 @test "stopping coved closes its tunnels and records their end" {

@@ -1,14 +1,20 @@
--- The bastion (docs/bastion.md): who may open tunnels into a space besides the admins of its
--- team, and every tunnel session from its request to its end. Sessions keep the names of the
--- app, the space and the user, and outlive them, as the audit trail does.
+-- The bastion (docs/bastion.md): the permission to open tunnels into a space, and every
+-- tunnel session from its request to its end. Sessions keep the names of the app, the space
+-- and the user, and outlive them, as the audit trail does.
 
-CREATE TABLE bastion_grants (
+-- Bastion access is a space permission like create_apps (api-space-access.c): the table is
+-- made again with the wider check, as SQLite cannot change a check in place.
+CREATE TABLE space_permissions_next (
 	space_id TEXT NOT NULL REFERENCES spaces(id) ON DELETE CASCADE,
 	user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-	granted_by TEXT NOT NULL,
+	permission TEXT NOT NULL CHECK (permission IN ('create_apps', 'bastion')),
 	created_at TEXT NOT NULL,
-	PRIMARY KEY (space_id, user_id)
+	PRIMARY KEY (space_id, user_id, permission)
 );
+INSERT INTO space_permissions_next (space_id, user_id, permission, created_at)
+	SELECT space_id, user_id, permission, created_at FROM space_permissions;
+DROP TABLE space_permissions;
+ALTER TABLE space_permissions_next RENAME TO space_permissions;
 
 CREATE TABLE bastion_sessions (
 	id TEXT PRIMARY KEY,
