@@ -57,6 +57,7 @@ token() {
 # TUNNEL_PID and TUNNEL_PORT once it listens.
 tunnel_start() {
 	local as=$1 target=$2 app=$3 out="$BATS_TEST_TMPDIR/tunnel.out"
+	: >"$out" # the background job opens it only once it runs
 	COVE_API_KEY=$(token "$as") cove bastion:tunnel "$target" -a "$app" >"$out" 2>"$BATS_TEST_TMPDIR/tunnel.err" &
 	TUNNEL_PID=$!
 	local i
