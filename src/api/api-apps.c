@@ -57,7 +57,7 @@ int api_app_touch(struct api_request *req, const struct app *app, struct error *
 static json_t *app_json(struct api_request *req, const struct app *a)
 {
 	_cleanup_free_ char *web_url = api_app_web_url(req, a->name, a->space.name);
-	_cleanup_free_ char *git_url = xasprintf("%s/%s.git", api_url(req->api), a->name);
+	_cleanup_free_ char *git_url = xasprintf("%s/%s.git", api_git_url(req->api), a->name);
 	_cleanup_free_ char *owner_email = xasprintf("%s@herokumanager.com", a->space.team.name);
 	json_t *region = api_region_json(a->space.region);
 	json_t *stack = json_pack("{s:s, s:s}", "id", "c0ffee00-0000-4000-8000-00000000c0de", "name", a->stack);

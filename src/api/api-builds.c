@@ -52,7 +52,7 @@ static json_t *build_json(struct api_request *req, const struct app *app, struct
 	json_t *u;
 	json_array_foreach(urls, i, u) if (json_is_string(u)) json_array_append_new(buildpacks, buildpack_json(json_string_value(u)));
 	json_decref(urls);
-	_cleanup_free_ char *output = xasprintf("%s/apps/%s/builds/%s/output", api_url(req->api), app->id,
+	_cleanup_free_ char *output = xasprintf("%s/apps/%s/builds/%s/output", api_request_url(req), app->id,
 						store_rows_text(rows, 0));
 	json_t *slug = store_rows_text(rows, 6) ? json_pack("{s:s}", "id", store_rows_text(rows, 6)) : json_null();
 	json_t *release = store_rows_text(rows, 7)
@@ -149,7 +149,7 @@ static int push_check(struct api_request *req, const struct app *app, const char
 		return error_set(err, -EOPNOTSUPP,
 				 "builds of '%s' come from git: push to %s/%s.git (builds from a source URL are not "
 				 "supported)",
-				 app->name, api_url(req->api), app->name);
+				 app->name, api_git_url(req->api), app->name);
 	*ret = push_id;
 	return 0;
 }

@@ -40,6 +40,9 @@ struct api {
 	struct MHD_Daemon *mhd;
 	int listen_fd;
 	char url[128];
+	struct MHD_Daemon *mhd_tls; /* NULL: no HTTPS */
+	int listen_tls_fd;
+	char url_tls[128];
 	uint64_t generation; /* of the desired state; atomic */
 	pthread_mutex_t waiters_lock;
 	struct waiter *waiters; /* suspended long polls */
@@ -98,6 +101,25 @@ struct logs *api_logs(const struct api *api)
 const char *api_url(const struct api *api)
 {
 	return api->url;
+}
+
+const char *api_url_tls(const struct api *api)
+{
+	return api->mhd_tls ? api->url_tls : NULL;
+}
+
+const char *api_git_url(const struct api *api)
+{
+	return api->mhd_tls ? api->url_tls : api->url;
+}
+
+const char *api_request_url(struct api_request *req)
+{
+	const union MHD_ConnectionInfo *info =
+		req->conn ? MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_DAEMON) : NULL;
+	if (info && req->api->mhd_tls && info->daemon == req->api->mhd_tls)
+		return req->api->url_tls;
+	return req->api->url;
 }
 
 const struct api_config *api_get_config(const struct api *api)
@@ -722,7 +744,7 @@ static size_t unescape_url(void *cls, struct MHD_Connection *conn, char *s)
 }
 
 /* Binds host:port (port 0: any free one) and returns the listening socket. */
-static int listen_on(const char *listen_addr, char *ret_url, size_t url_len, struct error *err)
+static int listen_on(const char *listen_addr, const char *scheme, char *ret_url, size_t url_len, struct error *err)
 {
 	_cleanup_free_ char *host = xstrdup(listen_addr);
 	char *colon = strrchr(host, ':');
@@ -765,14 +787,45 @@ static int listen_on(const char *listen_addr, char *ret_url, size_t url_len, str
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 		inet_ntop(AF_INET6, &s6->sin6_addr, addr, sizeof(addr));
 		p = ntohs(s6->sin6_port);
-		snprintf(ret_url, url_len, "http://[%s]:%u", addr, p);
+		snprintf(ret_url, url_len, "%s://[%s]:%u", scheme, addr, p);
 	} else {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 		inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof(addr));
 		p = ntohs(s4->sin_port);
-		snprintf(ret_url, url_len, "http://%s:%u", streq(addr, "0.0.0.0") ? "127.0.0.1" : addr, p);
+		snprintf(ret_url, url_len, "%s://%s:%u", scheme, streq(addr, "0.0.0.0") ? "127.0.0.1" : addr, p);
 	}
 	return TAKE_FD(fd);
+}
+
+/* One libmicrohttpd daemon on a listening socket; the HTTP and the HTTPS one share everything. */
+static struct MHD_Daemon *daemon_start(struct api *api, int fd, bool tls)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME |
+			 MHD_ALLOW_UPGRADE;
+	struct MHD_OptionItem tls_options[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)api->cfg.tls_cert_pem },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)api->cfg.tls_key_pem },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	return MHD_start_daemon(flags | (tls ? MHD_USE_TLS : 0), 0, NULL, NULL, on_request, api,
+				MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
+				MHD_OPTION_UNESCAPE_CALLBACK, unescape_url, api, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_ARRAY,
+				tls ? tls_options : &tls_options[2], MHD_OPTION_END);
+}
+
+static void api_free(struct api *api)
+{
+	if (api->git)
+		api_git_free(api->git);
+	if (api->listen_fd >= 0)
+		close(api->listen_fd);
+	if (api->listen_tls_fd >= 0)
+		close(api->listen_tls_fd);
+	if (api->bastion)
+		api_bastion_free(api->bastion);
+	logs_free(api->logs);
+	free(api);
 }
 
 int api_start(const struct api_config *cfg, struct store *store, struct api **ret, struct error *err)
@@ -782,53 +835,67 @@ int api_start(const struct api_config *cfg, struct store *store, struct api **re
 	api->store = store;
 	api->logs = logs_new();
 	api->bastion = api_bastion_new();
-	int fd = listen_on(cfg->listen, api->url, sizeof(api->url), err);
-	if (fd < 0) {
-		logs_free(api->logs);
-		api_bastion_free(api->bastion);
-		free(api);
-		return fd;
+	api->listen_tls_fd = -1;
+	int r;
+	api->listen_fd = listen_on(cfg->listen, "http", api->url, sizeof(api->url), err);
+	if (api->listen_fd < 0) {
+		r = api->listen_fd;
+		goto fail;
 	}
-	api->listen_fd = fd;
+	if (cfg->listen_tls) {
+		if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+			r = error_set(err, -EOPNOTSUPP, "this libmicrohttpd has no TLS: run without HTTPS");
+			goto fail;
+		}
+		if (!cfg->tls_cert_pem || !cfg->tls_key_pem) {
+			r = error_set(err, -EINVAL, "HTTPS on '%s' needs a certificate and a key", cfg->listen_tls);
+			goto fail;
+		}
+		api->listen_tls_fd = listen_on(cfg->listen_tls, "https", api->url_tls, sizeof(api->url_tls), err);
+		if (api->listen_tls_fd < 0) {
+			r = api->listen_tls_fd;
+			goto fail;
+		}
+	}
 	if (api->cfg.upload_max == 0)
 		api->cfg.upload_max = 500ull * 1024 * 1024;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	/* Starts from the clock, so that an agent sees a restarted API as a change. */
 	api->generation = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-	int r = api_git_new(api, store, &api->git, err);
-	if (r < 0) {
-		close(fd);
-		api_bastion_free(api->bastion);
-		free(api);
-		return r;
-	}
+	r = api_git_new(api, store, &api->git, err);
+	if (r < 0)
+		goto fail;
 	pthread_mutex_init(&api->waiters_lock, NULL);
-	api->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-					    MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE,
-				    0, NULL, NULL,
-				    on_request, api, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
-				    on_completed, api, MHD_OPTION_UNESCAPE_CALLBACK, unescape_url, api,
-				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-				    MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_END);
+	api->mhd = daemon_start(api, api->listen_fd, false);
 	if (!api->mhd) {
-		api_git_stop(api->git);
-		api_git_free(api->git);
-		close(fd);
-		api_bastion_free(api->bastion);
-		free(api);
-		return error_set(err, -EIO, "start HTTP server on '%s' failed", cfg->listen);
+		r = error_set(err, -EIO, "start HTTP server on '%s' failed", cfg->listen);
+		goto fail_git;
+	}
+	if (api->listen_tls_fd >= 0) {
+		api->mhd_tls = daemon_start(api, api->listen_tls_fd, true);
+		if (!api->mhd_tls) {
+			r = error_set(err, -EIO, "start HTTPS server on '%s' failed (is the certificate and key pair valid?)",
+				      cfg->listen_tls);
+			goto fail_mhd;
+		}
 	}
 	if (pthread_create(&api->ticker, NULL, ticker, api) != 0) {
-		MHD_stop_daemon(api->mhd);
-		api_git_free(api->git);
-		close(fd);
-		api_bastion_free(api->bastion);
-		free(api);
-		return error_set(err, -EIO, "start the long-poll timer thread failed");
+		r = error_set(err, -EIO, "start the long-poll timer thread failed");
+		goto fail_mhd;
 	}
 	*ret = api;
 	return 0;
+fail_mhd:
+	if (api->mhd_tls)
+		MHD_stop_daemon(api->mhd_tls);
+	MHD_stop_daemon(api->mhd);
+fail_git:
+	api_git_stop(api->git);
+	pthread_mutex_destroy(&api->waiters_lock);
+fail:
+	api_free(api);
+	return r;
 }
 
 void api_stop(struct api *api)
@@ -838,17 +905,17 @@ void api_stop(struct api *api)
 	__atomic_store_n(&api->stopping, true, __ATOMIC_RELEASE);
 	pthread_join(api->ticker, NULL);
 	MHD_quiesce_daemon(api->mhd);
+	if (api->mhd_tls)
+		MHD_quiesce_daemon(api->mhd_tls);
 	waiters_resume(api, true);
 	api_logs_shutdown(api);
 	api_bastion_stop(api->bastion); /* upgraded connections must be closed before the daemon stops */
 	api_git_stop(api->git);
 	MHD_stop_daemon(api->mhd);
+	if (api->mhd_tls)
+		MHD_stop_daemon(api->mhd_tls);
 	api_bastion_flush(api->bastion, api->store);
-	api_bastion_free(api->bastion);
-	api_git_free(api->git);
-	close(api->listen_fd);
 	pthread_mutex_destroy(&api->waiters_lock);
 	free(api->waiters);
-	logs_free(api->logs);
-	free(api);
+	api_free(api);
 }

@@ -232,7 +232,7 @@ static int log_session_create(struct api_request *req, struct error *err)
 
 	char now[TIME_ISO_MAX];
 	time_now_iso(now);
-	_cleanup_free_ char *url = xasprintf("%s/log-stream/%s", api_url(req->api), s->id);
+	_cleanup_free_ char *url = xasprintf("%s/log-stream/%s", api_request_url(req), s->id);
 	return api_reply(req, 201,
 			 json_pack("{s:s, s:s, s:s, s:s}", "id", s->id, "logplex_url", url, "created_at", now, "updated_at", now));
 }

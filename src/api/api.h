@@ -39,6 +39,11 @@
 struct api_config {
 	const char *data_dir;
 	const char *listen;       /* host:port; port 0 picks a free one */
+	/* HTTPS beside HTTP: the same API and git, on listen_tls with this certificate chain and
+	 * key (PEM text, tls/tls.h). NULL listen_tls: HTTP only. */
+	const char *listen_tls;
+	const char *tls_cert_pem;
+	const char *tls_key_pem;
 	const char *const *regions; /* NULL-terminated list of region names */
 	size_t body_max;          /* largest request body accepted */
 	const char *apps_domain;  /* apps are served at <app>.<space>.<apps_domain> */
@@ -185,6 +190,15 @@ struct logs *api_logs(const struct api *api);
 
 /* The URL the server answers on, "http://127.0.0.1:5000". */
 const char *api_url(const struct api *api);
+/* The HTTPS URL, "https://127.0.0.1:5001", or NULL when the server does not serve TLS. */
+const char *api_url_tls(const struct api *api);
+/*
+ * The URL a client should use for links in a response to req (log streams, build output,
+ * blobs): that of the listener the request came in on, so an HTTPS client stays on HTTPS.
+ */
+const char *api_request_url(struct api_request *req);
+/* The base of git remotes: HTTPS when served, as Heroku's git remotes always are. */
+const char *api_git_url(const struct api *api);
 const struct api_config *api_get_config(const struct api *api);
 
 /*

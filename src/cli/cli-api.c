@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "base/alloc.h"
+#include "base/fileio.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "cli/cli-netrc.h"
@@ -21,6 +22,7 @@ struct cli_api {
 	char *url;
 	char *machine;
 	char *token;
+	char *ca_file; /* the CA to verify HTTPS with instead of the system's, or NULL */
 	enum cli_token_source source;
 	bool debug;
 };
@@ -41,6 +43,7 @@ void cli_api_free(struct cli_api *api)
 	curl_global_cleanup();
 	free(api->url);
 	free(api->machine);
+	free(api->ca_file);
 	token_free(api->token);
 	free(api);
 }
@@ -77,18 +80,73 @@ out:
 	return r;
 }
 
+/* The URL of the coved of a data directory: HTTPS when it serves it. */
+static int data_dir_url(const char *data_dir, char **ret, struct error *err)
+{
+	static const char *const files[] = { "run/api-tls.url", "run/api.url" };
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		_cleanup_free_ char *path = xasprintf("%s/%s", data_dir, files[i]);
+		char *text = NULL;
+		if (file_read(path, 4096, &text, NULL, NULL) < 0)
+			continue;
+		text[strcspn(text, "\r\n")] = '\0';
+		*ret = text;
+		return 0;
+	}
+	return error_set(err, -ENOENT, "COVE_DATA_DIR '%s' has no run/api.url: is coved running there?", data_dir);
+}
+
+/* $COVE_CA_FILE, else the CA of $COVE_DATA_DIR's coved when it made one, else none. */
+static int ca_file_find(const char *data_dir, char **ret, struct error *err)
+{
+	const char *ca = getenv("COVE_CA_FILE");
+	if (!isempty(ca)) {
+		if (access(ca, R_OK) < 0)
+			return error_set(err, -errno, "COVE_CA_FILE '%s': %m", ca);
+		*ret = xstrdup(ca);
+		return 0;
+	}
+	if (isempty(data_dir))
+		return 0;
+	_cleanup_free_ char *path = xasprintf("%s/tls/ca.pem", data_dir);
+	if (access(path, R_OK) == 0)
+		*ret = TAKE_PTR(path);
+	return 0;
+}
+
+void cli_api_curl_tls(const struct cli_api *api, void *curl)
+{
+	if (api->ca_file)
+		curl_easy_setopt((CURL *)curl, CURLOPT_CAINFO, api->ca_file);
+}
+
+const char *cli_api_ca_file(const struct cli_api *api)
+{
+	return api->ca_file;
+}
+
 int cli_api_open(struct cli_api **ret, struct error *err)
 {
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return error_set(err, -EIO, "libcurl failed to start");
 	struct cli_api *api = xcalloc(1, sizeof(*api));
 	const char *url = getenv("COVE_API_URL");
-	api->url = xstrdup(isempty(url) ? CLI_API_URL_DEFAULT : url);
+	const char *data_dir = getenv("COVE_DATA_DIR");
+	int r;
+	if (!isempty(url))
+		api->url = xstrdup(url);
+	else if (!isempty(data_dir) && (r = data_dir_url(data_dir, &api->url, err)) < 0)
+		goto fail;
+	else if (!api->url)
+		api->url = xstrdup(CLI_API_URL_DEFAULT);
+	r = ca_file_find(data_dir, &api->ca_file, err);
+	if (r < 0)
+		goto fail;
 	for (size_t n = strlen(api->url); n > 0 && api->url[n - 1] == '/'; n--)
 		api->url[n - 1] = '\0';
 	api->debug = !isempty(getenv("COVE_DEBUG"));
 
-	int r = url_machine(api->url, &api->machine, err);
+	r = url_machine(api->url, &api->machine, err);
 	if (r < 0)
 		goto fail;
 
@@ -285,6 +343,7 @@ int cli_api_call(struct cli_api *api, const struct cli_request *rq, json_t **ret
 		headers = curl_slist_append(headers, expand);
 
 	curl_easy_setopt(h, CURLOPT_URL, url);
+	cli_api_curl_tls(api, h);
 	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
 	if (streq(rq->method, "GET"))
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);

@@ -6,9 +6,15 @@
  * reused for every request of a run, JSON in and out through jansson, and the API's error
  * body {"id", "message"} turned into a struct error.
  *
- * Where it talks to: $COVE_API_URL, else http://127.0.0.1:5000. With what: $COVE_API_KEY,
- * else the password of the ~/.netrc entry whose machine is the URL's host:port (what `cove
- * login` writes). The token is sent only as `Authorization: Bearer` and never printed.
+ * Where it talks to: $COVE_API_URL; else, with $COVE_DATA_DIR (the data directory of a local
+ * coved), the URL that coved wrote there (run/api-tls.url, else run/api.url); else
+ * http://127.0.0.1:5000. With what: $COVE_API_KEY, else the password of the ~/.netrc entry
+ * whose machine is the URL's host:port (what `cove login` writes). The token is sent only as
+ * `Authorization: Bearer` and never printed.
+ *
+ * Whom it trusts over HTTPS: the CA certificates in $COVE_CA_FILE; else, with $COVE_DATA_DIR,
+ * the local CA of that coved (tls/ca.pem), so a local coved's own certificate just works; else
+ * the system's trust store (docs/operations.md, "TLS").
  *
  * Answers are read up to CLI_API_ANSWER_MAX bytes; a larger one is an error, not a cut.
  */
@@ -35,6 +41,11 @@ struct cli_api;
  */
 int cli_api_open(struct cli_api **ret, struct error *err);
 void cli_api_free(struct cli_api *api);
+
+/* The CA file HTTPS is verified with (see above), or NULL for the system's. */
+const char *cli_api_ca_file(const struct cli_api *api);
+/* Makes a libcurl handle (CURL *) of another request of this run trust what the API's does. */
+void cli_api_curl_tls(const struct cli_api *api, void *curl);
 
 /* "http://127.0.0.1:5000", without a trailing slash. */
 const char *cli_api_url(const struct cli_api *api);

@@ -72,7 +72,7 @@ static int create_run(struct cli *c, struct error *err)
 		return 0;
 	}
 	struct error gerr = { 0 };
-	if (cli_git_remote_set(remote, git_url, false, &gerr) < 0 || cli_git_credential_helper_set(git_url, &gerr) < 0)
+	if (cli_git_remote_set(remote, git_url, false, &gerr) < 0 || cli_git_credential_helper_set(git_url, cli_api_ca_file(c->api), &gerr) < 0)
 		warn(&gerr);
 	else if (!json)
 		printf("Git remote %s added\n", remote);
@@ -250,7 +250,7 @@ static int git_remote_run(struct cli *c, struct error *err)
 	bool exists = cli_git_remote_url(remote, &existing) >= 0;
 	r = cli_git_remote_set(remote, git_url, exists, err);
 	if (r >= 0)
-		r = cli_git_credential_helper_set(git_url, err);
+		r = cli_git_credential_helper_set(git_url, cli_api_ca_file(c->api), err);
 	if (r < 0)
 		return r;
 	printf("set git remote %s to %s\n", remote, git_url);

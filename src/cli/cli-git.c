@@ -118,7 +118,7 @@ int cli_git_remote_set(const char *remote, const char *url, bool replace, struct
 	return git_change((const char *const[]){ "remote", "add", "--", remote, url, NULL }, what, err);
 }
 
-int cli_git_credential_helper_set(const char *url, struct error *err)
+int cli_git_credential_helper_set(const char *url, const char *ca_file, struct error *err)
 {
 	const char *host = strstr(url, "://");
 	if (!host)
@@ -134,7 +134,14 @@ int cli_git_credential_helper_set(const char *url, struct error *err)
 		return error_set(err, -EINVAL, "cove's path '%s' has a quote", exe);
 	_cleanup_free_ char *key = xasprintf("credential.%s.helper", base);
 	_cleanup_free_ char *value = xasprintf("!'%s' git:credentials", exe);
-	return git_change((const char *const[]){ "config", "--replace-all", key, value, NULL }, "git config", err);
+	int r = git_change((const char *const[]){ "config", "--replace-all", key, value, NULL }, "git config", err);
+	if (r < 0 || !ca_file || strncmp(url, "https://", 8) != 0)
+		return r;
+	/* git verifies the server with the CA the CLI does (a local coved's own). */
+	_cleanup_free_ char *ca_key = xasprintf("http.%s/.sslCAInfo", base);
+	_cleanup_free_ char *ca_path = realpath(ca_file, NULL);
+	return git_change((const char *const[]){ "config", "--replace-all", ca_key, ca_path ? ca_path : ca_file, NULL },
+			  "git config", err);
 }
 
 int cli_git_remote_remove(const char *remote, struct error *err)

@@ -35,9 +35,11 @@ int cli_git_remote_set(const char *remote, const char *url, bool replace, struct
 /*
  * Makes git ask `cove git:credentials` for the token when it talks to the host of url
  * (credential.<scheme://host:port>.helper in the repository's config), so that a push needs
- * nothing but `cove login` or COVE_API_KEY.
+ * nothing but `cove login` or COVE_API_KEY. With ca_file (the CA the CLI trusts, see
+ * cli-api.h) and an https URL, git is told to verify that host with it too
+ * (http.<scheme://host:port>/.sslCAInfo).
  */
-int cli_git_credential_helper_set(const char *url, struct error *err);
+int cli_git_credential_helper_set(const char *url, const char *ca_file, struct error *err);
 
 /* Removes a remote. */
 int cli_git_remote_remove(const char *remote, struct error *err);

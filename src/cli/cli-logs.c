@@ -59,7 +59,7 @@ static size_t on_data(char *data, size_t size, size_t n, void *userdata)
 }
 
 /* Reads the stream once; returns the HTTP status, or 0 when it could not connect. */
-static long stream_once(const char *url, struct sse *s, struct error *err)
+static long stream_once(const struct cli_api *api, const char *url, struct sse *s, struct error *err)
 {
 	CURL *h = curl_easy_init();
 	struct curl_slist *headers = curl_slist_append(NULL, "Accept: text/event-stream");
@@ -68,6 +68,7 @@ static long stream_once(const char *url, struct sse *s, struct error *err)
 		headers = curl_slist_append(headers, last);
 	char curl_error[CURL_ERROR_SIZE] = "";
 	curl_easy_setopt(h, CURLOPT_URL, url);
+	cli_api_curl_tls(api, h);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
@@ -119,7 +120,7 @@ static int logs_run(struct cli *c, struct error *err)
 	struct sse s = { .retry_ms = 1000 };
 	strbuf_init(&s.line, SSE_LINE_MAX);
 	for (;;) {
-		long status = stream_once(url, &s, err);
+		long status = stream_once(c->api, url, &s, err);
 		if (status != 200) {
 			strbuf_release(&s.line);
 			if (status == 0)

@@ -44,6 +44,7 @@
 #include "router/router.h"
 #include "sandbox/sandbox.h"
 #include "store/store.h"
+#include "tls/tls.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:5000"
 #define DEFAULT_DATA_DIR ".cove"
@@ -55,6 +56,9 @@ struct options {
 	const char *role;
 	char *data_dir;
 	const char *listen;
+	char *listen_tls;         /* NULL: HTTP only (--listen-tls off) */
+	const char *tls_cert;
+	const char *tls_key;
 	const char *store_url;
 	const char *regions_arg;
 	char **regions;
@@ -88,6 +92,11 @@ static void usage(FILE *f)
 	      "\n"
 	      "API (coved, coved api):\n"
 	      "  --listen HOST:PORT     where the API listens (default " DEFAULT_LISTEN "; port 0 picks one)\n"
+	      "  --listen-tls HOST:PORT where the API and git answer over HTTPS (default: the port after\n"
+	      "                         --listen's, or any free one with port 0; 'off' for none)\n"
+	      "  --tls-cert FILE        the server certificate chain (PEM); default: one that coved\n"
+	      "                         makes with its own CA in DATA_DIR/tls (trust DATA_DIR/tls/ca.pem)\n"
+	      "  --tls-key FILE         the private key of --tls-cert (PEM)\n"
 	      "  --store URL            the store (default sqlite:DATA_DIR/cove.db)\n"
 	      "  --regions A,B,...      the regions this installation offers\n"
 	      "                         (default " DEFAULT_REGIONS ")\n"
@@ -153,6 +162,21 @@ static int parse_seconds(const char *what, const char *s, unsigned *ret, struct 
 	return 0;
 }
 
+/* HTTPS beside HTTP by default: the same host, the next port (any free one for port 0). */
+static int listen_tls_default(const char *listen, char **ret, struct error *err)
+{
+	const char *colon = strrchr(listen, ':');
+	char *end;
+	long port = colon ? strtol(colon + 1, &end, 10) : -1;
+	if (!colon || !colon[1] || *end || port < 0 || port > 65535)
+		return error_set(err, -EINVAL, "listen address '%s' is invalid: expected host:port", listen);
+	if (port == 65535)
+		return error_set(err, -EINVAL, "--listen '%s' leaves no next port for HTTPS: name one with --listen-tls",
+				 listen);
+	*ret = xasprintf("%.*s:%ld", (int)(colon - listen), listen, port ? port + 1 : 0);
+	return 0;
+}
+
 static int parse_options(int argc, char **argv, struct options *o, struct error *err)
 {
 	enum {
@@ -178,6 +202,9 @@ static int parse_options(int argc, char **argv, struct options *o, struct error 
 		OPT_SLUG_MAX,
 		OPT_NO_BUILD_NETWORK,
 		OPT_RENDEZVOUS_LISTEN,
+		OPT_LISTEN_TLS,
+		OPT_TLS_CERT,
+		OPT_TLS_KEY,
 	};
 	static const struct option longopts[] = {
 		{ "data-dir", required_argument, NULL, OPT_DATA_DIR },
@@ -202,10 +229,14 @@ static int parse_options(int argc, char **argv, struct options *o, struct error 
 		{ "slug-max", required_argument, NULL, OPT_SLUG_MAX },
 		{ "no-build-network", no_argument, NULL, OPT_NO_BUILD_NETWORK },
 		{ "rendezvous-listen", required_argument, NULL, OPT_RENDEZVOUS_LISTEN },
+		{ "listen-tls", required_argument, NULL, OPT_LISTEN_TLS },
+		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	const char *data_dir = DEFAULT_DATA_DIR;
+	const char *listen_tls = NULL;
 	*o = (struct options){
 		.role = "all",
 		.listen = DEFAULT_LISTEN,
@@ -317,6 +348,15 @@ static int parse_options(int argc, char **argv, struct options *o, struct error 
 		case OPT_NO_BUILD_NETWORK:
 			o->build_no_network = true;
 			break;
+		case OPT_LISTEN_TLS:
+			listen_tls = optarg;
+			break;
+		case OPT_TLS_CERT:
+			o->tls_cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			o->tls_key = optarg;
+			break;
 		case OPT_VERSION:
 			puts("coved " COVE_VERSION);
 			exit(0);
@@ -332,6 +372,15 @@ static int parse_options(int argc, char **argv, struct options *o, struct error 
 		return error_set(err, -EINVAL, "unexpected argument '%s'", argv[optind]);
 	if (streq(o->role, "agent") && (!o->api_url || !o->token_file))
 		return error_set(err, -EINVAL, "coved agent needs --api URL and --token-file FILE");
+	if (!o->tls_cert != !o->tls_key)
+		return error_set(err, -EINVAL, "--tls-cert and --tls-key go together");
+	if (!listen_tls) {
+		r = listen_tls_default(o->listen, &o->listen_tls, err);
+		if (r < 0)
+			return r;
+	} else if (!streq(listen_tls, "off")) {
+		o->listen_tls = xstrdup(listen_tls);
+	}
 	struct cidr4 pool;
 	r = cidr4_parse(o->outbound_pool, 8, 32, &pool, err);
 	if (r < 0)
@@ -354,6 +403,7 @@ static void options_free(struct options *o)
 	free(o->regions);
 	free(o->data_dir);
 	free(o->buildpacks_dir);
+	free(o->listen_tls);
 }
 
 static int run_agent(const struct options *o)
@@ -457,6 +507,39 @@ static int register_local_host(struct store *store, const struct options *o, con
 	return 0;
 }
 
+/*
+ * The certificate of the HTTPS listener: the operator's, or one from coved's own CA in
+ * DATA_DIR/tls, made on first start (tls/tls.h). It also names the address HTTPS listens on
+ * when that is a particular one.
+ */
+static int tls_identity_setup(const struct options *o, struct tls_identity *ret, struct error *err)
+{
+	if (o->tls_cert)
+		return tls_identity_load(o->tls_cert, o->tls_key, ret, err);
+	const char *hosts[8];
+	size_t n = 0;
+	for (const char *const *h = tls_default_hosts(); *h; h++)
+		hosts[n++] = *h;
+	_cleanup_free_ char *host = xstrdup(o->listen_tls);
+	char *colon = strrchr(host, ':');
+	if (colon) {
+		*colon = '\0';
+		char *name = host;
+		if (name[0] == '[') {
+			name++;
+			name[strcspn(name, "]")] = '\0';
+		}
+		bool known = !*name || streq(name, "0.0.0.0") || streq(name, "::");
+		for (size_t i = 0; i < n && !known; i++)
+			known = streq(hosts[i], name);
+		if (!known)
+			hosts[n++] = name;
+	}
+	hosts[n] = NULL;
+	_cleanup_free_ char *dir = xasprintf("%s/tls", o->data_dir);
+	return tls_local_ca_ensure(dir, hosts, ret, err);
+}
+
 int main(int argc, char **argv)
 {
 	/* The router of a space, started by the agent: a process of its own with its own options. */
@@ -526,9 +609,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	struct tls_identity tls = { 0 };
+	if (o.listen_tls && tls_identity_setup(&o, &tls, &err) < 0) {
+		fprintf(stderr, "coved: %s\n", err.message);
+		store_close(store);
+		return 1;
+	}
 	struct api_config cfg = {
 		.data_dir = o.data_dir,
 		.listen = o.listen,
+		.listen_tls = o.listen_tls,
+		.tls_cert_pem = tls.cert_pem,
+		.tls_key_pem = tls.key_pem,
 		.regions = (const char *const *)o.regions,
 		.body_max = BODY_MAX,
 		.apps_domain = o.apps_domain,
@@ -548,6 +640,14 @@ int main(int argc, char **argv)
 	_cleanup_free_ char *url_text = xasprintf("%s\n", api_url(api));
 	if (file_write_atomic(url_path, url_text, strlen(url_text), 0644, &err) < 0)
 		log_warning("%s", err.message);
+	_cleanup_free_ char *tls_url_path = xasprintf("%s/api-tls.url", run_dir);
+	if (api_url_tls(api)) {
+		_cleanup_free_ char *text = xasprintf("%s\n", api_url_tls(api));
+		if (file_write_atomic(tls_url_path, text, strlen(text), 0644, &err) < 0)
+			log_warning("%s", err.message);
+	} else {
+		unlink(tls_url_path);
+	}
 
 	fprintf(stderr,
 		"coved %s: serving the API at %s\n"
@@ -556,6 +656,9 @@ int main(int argc, char **argv)
 		"  try:            COVE_API_URL=%s COVE_API_KEY=$(cat %s/admin.token) cove spaces\n",
 		COVE_VERSION, api_url(api), o.data_dir, o.data_dir, created ? ", created now" : "", api_url(api),
 		o.data_dir);
+	if (api_url_tls(api))
+		fprintf(stderr, "  over HTTPS:     %s (API and git)%s%s\n", api_url_tls(api),
+			tls.ca_path ? "\n  clients trust:  " : "", tls.ca_path ? tls.ca_path : "");
 
 	pid_t agent = with_agent ? agent_spawn(&o, api_url(api), token_file) : 0;
 	time_t agent_started = time(NULL);
@@ -588,6 +691,7 @@ int main(int argc, char **argv)
 	}
 	api_stop(api);
 	store_close(store);
+	tls_identity_release(&tls);
 	options_free(&o);
 	return 0;
 }

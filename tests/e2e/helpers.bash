@@ -54,6 +54,10 @@ coved_wait() {
 		if [ -s "$COVED_DATA/run/api.url" ]; then
 			COVE_API_URL=$(cat "$COVED_DATA/run/api.url")
 			export COVE_API_URL
+			# The HTTPS side (docs/operations.md): its URL, and the CA that signed its certificate.
+			COVE_API_TLS_URL=$(cat "$COVED_DATA/run/api-tls.url" 2>/dev/null || true)
+			COVED_CA="$COVED_DATA/tls/ca.pem"
+			export COVE_API_TLS_URL COVED_CA
 			if curl -fsS -o /dev/null "$COVE_API_URL/regions" -H "Authorization: Bearer $(cat "$COVED_DATA/admin.token")"; then
 				return 0
 			fi
@@ -74,9 +78,11 @@ coved_wait() {
 # (coved_kill): only a running coved is stopped first.
 coved_restart() {
 	coved_stop_process
-	local port=${COVE_API_URL##*:}
-	rm -f "$COVED_DATA/run/api.url"
-	"$COVE_BUILD_DIR/coved" $(coved_role_args) --data-dir "$COVED_DATA" --listen "127.0.0.1:$port" "$@" \
+	local port=${COVE_API_URL##*:} tls=()
+	# HTTPS on its port of before too: the next port may not be free.
+	[ -n "${COVE_API_TLS_URL:-}" ] && tls=(--listen-tls "127.0.0.1:${COVE_API_TLS_URL##*:}")
+	rm -f "$COVED_DATA/run/api.url" "$COVED_DATA/run/api-tls.url"
+	"$COVE_BUILD_DIR/coved" $(coved_role_args) --data-dir "$COVED_DATA" --listen "127.0.0.1:$port" "${tls[@]}" "$@" \
 		>>"$COVED_DATA/coved.log" 2>&1 3>&- &
 	COVED_PID=$!
 	export COVED_PID
