@@ -252,7 +252,22 @@ static int domain_destroy(struct api_request *req, struct error *err)
 	return api_reply(req, 200, d);
 }
 
+/*
+ * The app's SNI endpoints (certificates its custom domains are served with): always none, as
+ * cove's routers serve HTTP only. The heroku CLI lists them before it adds a domain.
+ */
+static int sni_endpoint_list(struct api_request *req, struct error *err)
+{
+	struct app a;
+	int r = api_app_load(req, req->params[0], &a, err);
+	if (r < 0)
+		return r;
+	req->range_fields = "id,name";
+	return api_reply(req, 200, json_array());
+}
+
 const struct api_route api_domain_routes[] = {
+	{ "GET", "/apps/:app/sni-endpoints", sni_endpoint_list, 0 },
 	{ "GET", "/apps/:app/domains", domain_list, 0 },
 	{ "POST", "/apps/:app/domains", domain_create, 0 },
 	{ "GET", "/apps/:app/domains/:domain", domain_info, 0 },

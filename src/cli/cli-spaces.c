@@ -4,6 +4,8 @@
  * spaces:destroy. A space is a team's private network in one region; apps live in spaces.
  */
 #include <stdio.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/strbuf.h"
@@ -166,6 +168,71 @@ static int spaces_info_run(struct cli *c, struct error *err)
 	return 0;
 }
 
+/* A number of seconds from a flag, or def when it is absent. */
+static int seconds_opt(struct cli *c, enum cli_opt opt, long def, long *ret, struct error *err)
+{
+	const char *v = cli_opt(c, opt);
+	*ret = def;
+	if (!v)
+		return 0;
+	char *end;
+	long n = strtol(v, &end, 10);
+	if (!*v || *end || n < 1 || n > 24 * 3600)
+		return cli_usage_error(err, "--%s '%s' is invalid: 1 to 86400 seconds", cli_options[opt].name, v);
+	*ret = n;
+	return 0;
+}
+
+/* Waits for a space to be allocated, then shows it as spaces:info does. */
+static int spaces_wait_run(struct cli *c, struct error *err)
+{
+	const char *name;
+	long interval, timeout;
+	int r = cli_space_arg(c, &name, err);
+	if (r >= 0)
+		r = seconds_opt(c, OPT_INTERVAL, 30, &interval, err);
+	if (r >= 0)
+		r = seconds_opt(c, OPT_TIMEOUT, 25 * 60, &timeout, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *path = cli_path("/spaces/%s", name);
+	_cleanup_json_ json_t *space = NULL;
+	fprintf(stderr, "Waiting for space %s to allocate...", name);
+	fflush(stderr);
+	time_t deadline = time(NULL) + timeout;
+	for (;;) {
+		json_decref(space);
+		space = NULL;
+		r = cli_api_call(c->api, &(struct cli_request){ .method = "GET", .path = path, .expand = "region" }, &space,
+				 err);
+		if (r < 0) {
+			fputs(" !\n", stderr);
+			return r;
+		}
+		if (streq_ptr(cli_json_str(space, "state"), "allocated"))
+			break;
+		if (time(NULL) + interval > deadline) {
+			fputs(" !\n", stderr);
+			return error_set(err, -ETIMEDOUT, "space '%s' is still %s after %ld seconds", name,
+					 cli_json_str(space, "state"), timeout);
+		}
+		sleep((unsigned)interval);
+	}
+	fputs(" done\n", stderr);
+	_cleanup_json_ json_t *nat = NULL;
+	_cleanup_free_ char *nat_path = cli_path("/spaces/%s/nat", name);
+	struct error ignored = { 0 };
+	cli_get(c, nat_path, &nat, &ignored);
+	if (cli_has(c, OPT_JSON)) {
+		if (nat)
+			json_object_set(space, "outbound_ips", nat);
+		cli_print_json(space);
+		return 0;
+	}
+	space_print(space, nat);
+	return 0;
+}
+
 static int spaces_rename_run(struct cli *c, struct error *err)
 {
 	const char *from = cli_opt(c, OPT_FROM), *to = cli_opt(c, OPT_TO);
@@ -292,6 +359,10 @@ const struct cli_command cli_space_commands[] = {
 	  "cove spaces:create acme-prod -t acme\ncove spaces:create acme-jp -t acme --region tokyo --cidr 10.20.0.0/16" },
 	{ "spaces:info", spaces_info_run, SPACE_FLAG | CLI_FLAG(OPT_JSON), 0, 1, "NAME",
 	  "show a space: team, region, networks, state, outbound IPs", "cove spaces:info acme-prod" },
+	{ "spaces:wait", spaces_wait_run,
+	  SPACE_FLAG | CLI_FLAG(OPT_INTERVAL) | CLI_FLAG(OPT_TIMEOUT) | CLI_FLAG(OPT_JSON), 0, 1,
+	  "NAME [-i SECONDS] [--timeout SECONDS]", "wait until a space is allocated, then show it",
+	  "cove spaces:wait acme-prod -i 5" },
 	{ "spaces:rename", spaces_rename_run, CLI_FLAG(OPT_FROM) | CLI_FLAG(OPT_TO), 0, 0, "--from OLD --to NEW",
 	  "rename a space (team admins)", "cove spaces:rename --from acme-prod --to acme-live" },
 	{ "spaces:destroy", spaces_destroy_run, SPACE_FLAG | CLI_FLAG(OPT_CONFIRM), 0, 1, "NAME --confirm NAME",

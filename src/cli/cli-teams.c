@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "base/alloc.h"
+#include "base/strbuf.h"
 #include "cli/cli-api.h"
 #include "cli/cli-output.h"
 #include "cli/cli.h"
@@ -73,6 +74,35 @@ static int members_run(struct cli *c, struct error *err)
 	return 0;
 }
 
+/* Who has access to an app: the members of its team, with their permissions (the collaborators). */
+static int access_run(struct cli *c, struct error *err)
+{
+	const char *app;
+	int r = cli_app(c, &app, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *path = cli_path("/apps/%s/collaborators", app);
+	_cleanup_json_ json_t *list = NULL;
+	r = cli_get(c, path, &list, err);
+	if (r < 0)
+		return r;
+	if (cli_has(c, OPT_JSON)) {
+		cli_print_json(list);
+		return 0;
+	}
+	_cleanup_table_ struct cli_table *t = cli_table_new(3, (const char *const[]){ "Email", "Role", "Permissions" });
+	size_t i, j;
+	json_t *m, *p;
+	json_array_foreach(list, i, m) {
+		_cleanup_strbuf_ struct strbuf perms = STRBUF_INIT;
+		json_array_foreach(json_object_get(m, "permissions"), j, p)
+			strbuf_addf(&perms, "%s%s", j ? ", " : "", cli_json_str(p, "name"));
+		cli_table_add(t, cli_json_str(m, "user.email"), cli_json_str(m, "role"), perms.buf);
+	}
+	cli_table_print(t);
+	return 0;
+}
+
 /* PUT adds or changes a member; PATCH changes one (the API treats them alike). role may be NULL. */
 static int member_put(struct cli *c, const char *method, const char *role, struct error *err)
 {
@@ -134,6 +164,8 @@ const struct cli_command cli_team_commands[] = {
 	  "cove teams" },
 	{ "teams:create", teams_create_run, CLI_FLAG(OPT_JSON), 1, 1, "NAME", "create a team; you become its admin",
 	  "cove teams:create acme" },
+	{ "access", access_run, CLI_APP_FLAGS | CLI_FLAG(OPT_JSON), 0, 0, "-a APP",
+	  "list who has access to an app (its team's members) and what they may do", "cove access -a myapp" },
 	{ "members", members_run, TEAM_FLAGS | CLI_FLAG(OPT_ROLE), 0, 0, "-t TEAM [--role ROLE]",
 	  "list the members of a team", "cove members -t acme" },
 	{ "members:add", members_add_run, TEAM_FLAGS | CLI_FLAG(OPT_ROLE), 1, 1, "EMAIL -t TEAM [--role admin|member]",

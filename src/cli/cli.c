@@ -56,6 +56,8 @@ const struct cli_option cli_options[OPT_MAX_] = {
 	[OPT_ENV] = { "env", 'e', "KEY=VALUE;...", "environment variables to set, split by ';'" },
 	[OPT_NO_TTY] = { "no-tty", 0, NULL, "no terminal in the dyno: plain pipes" },
 	[OPT_COMMAND] = { "command", 'c', "COMMAND", "run this command and exit" },
+	[OPT_INTERVAL] = { "interval", 'i', "SECONDS", "seconds between two looks (default 30)" },
+	[OPT_TIMEOUT] = { "timeout", 0, "SECONDS", "give up after this long (default 1500)" },
 	[OPT_HELP] = { "help", 'h', NULL, "show the help of the command" },
 };
 

@@ -63,6 +63,8 @@ enum cli_opt {
 	OPT_ENV,
 	OPT_NO_TTY,
 	OPT_COMMAND,
+	OPT_INTERVAL,
+	OPT_TIMEOUT,
 	OPT_HELP,
 	OPT_MAX_
 };
