@@ -138,18 +138,9 @@ static int spaces_create_run(struct cli *c, struct error *err)
 	return 0;
 }
 
-static int spaces_info_run(struct cli *c, struct error *err)
+/* Shows a space for spaces:info and spaces:wait, with its outbound IPs, or as JSON. */
+static void space_show(struct cli *c, const char *name, json_t *space)
 {
-	const char *name;
-	int r = cli_space_arg(c, &name, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *path = cli_path("/spaces/%s", name);
-	_cleanup_json_ json_t *space = NULL;
-	r = cli_api_call(c->api, &(struct cli_request){ .method = "GET", .path = path, .expand = "region" }, &space, err);
-	if (r < 0)
-		return r;
-
 	/* Like heroku, the outbound IPs are asked only of an allocated space, and a failure only
 	 * hides them. */
 	_cleanup_json_ json_t *nat = NULL;
@@ -162,9 +153,24 @@ static int spaces_info_run(struct cli *c, struct error *err)
 		if (nat)
 			json_object_set(space, "outbound_ips", nat);
 		cli_print_json(space);
-		return 0;
+		return;
 	}
 	space_print(space, nat);
+}
+
+static int spaces_info_run(struct cli *c, struct error *err)
+{
+	const char *name;
+	int r = cli_space_arg(c, &name, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *path = cli_path("/spaces/%s", name);
+	_cleanup_json_ json_t *space = NULL;
+	r = cli_api_call(c->api, &(struct cli_request){ .method = "GET", .path = path, .expand = "region" }, &space, err);
+	if (r < 0)
+		return r;
+
+	space_show(c, name, space);
 	return 0;
 }
 
@@ -219,17 +225,7 @@ static int spaces_wait_run(struct cli *c, struct error *err)
 		sleep((unsigned)interval);
 	}
 	fputs(" done\n", stderr);
-	_cleanup_json_ json_t *nat = NULL;
-	_cleanup_free_ char *nat_path = cli_path("/spaces/%s/nat", name);
-	struct error ignored = { 0 };
-	cli_get(c, nat_path, &nat, &ignored);
-	if (cli_has(c, OPT_JSON)) {
-		if (nat)
-			json_object_set(space, "outbound_ips", nat);
-		cli_print_json(space);
-		return 0;
-	}
-	space_print(space, nat);
+	space_show(c, name, space);
 	return 0;
 }
 
