@@ -154,6 +154,11 @@ static int dyno_stop(struct api_request *req, struct error *err)
 	return restart_target(req, false, "Stop", err);
 }
 
+static int formation_stop(struct api_request *req, struct error *err)
+{
+	return restart_target(req, true, "Stop", err);
+}
+
 static int space_dynos(struct api_request *req, struct error *err)
 {
 	struct space s;
@@ -243,6 +248,7 @@ const struct api_route api_dyno_routes[] = {
 	{ "DELETE", "/apps/:app/dynos/:dyno", dyno_restart_one, 0 },
 	{ "POST", "/apps/:app/dynos/:dyno/actions/stop", dyno_stop, 0 },
 	{ "DELETE", "/apps/:app/formations/:type", formation_restart, 0 },
+	{ "POST", "/apps/:app/formations/:type/actions/stop", formation_stop, 0 },
 	{ "GET", "/spaces/:space/dynos", space_dynos, 0 },
 	{ "GET", "/spaces/:space/topology", space_topology, 0 },
 	{},

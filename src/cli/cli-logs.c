@@ -101,6 +101,9 @@ static int logs_run(struct cli *c, struct error *err)
 			return cli_usage_error(err, "-n '%s' is invalid: use a number from 1 to %d", num, LOGS_LINES_MAX);
 	}
 	const char *source = cli_opt(c, OPT_SOURCE), *dyno = cli_opt(c, OPT_DYNO);
+	/* heroku's names for the same filter: --dyno-name, -p/--process-type. */
+	if (!dyno)
+		dyno = cli_opt(c, OPT_DYNO_NAME) ? cli_opt(c, OPT_DYNO_NAME) : cli_opt(c, OPT_PROCESS_TYPE);
 	bool tail = cli_has(c, OPT_TAIL);
 	json_t *body = json_pack("{s:I, s:b}", "lines", (json_int_t)lines, "tail", tail);
 	if (source)
@@ -202,7 +205,8 @@ const struct cli_command cli_log_commands[] = {
 	{ "drains:remove", drains_remove_run, CLI_APP_FLAGS, 1, 1, "URL|TOKEN", "stop forwarding an app's logs there",
 	  "cove drains:remove syslog://logs.example.com:514 -a myapp" },
 	{ "logs", logs_run,
-	  CLI_APP_FLAGS | CLI_FLAG(OPT_NUM) | CLI_FLAG(OPT_TAIL) | CLI_FLAG(OPT_SOURCE) | CLI_FLAG(OPT_DYNO), 0, 0,
+	  CLI_APP_FLAGS | CLI_FLAG(OPT_NUM) | CLI_FLAG(OPT_TAIL) | CLI_FLAG(OPT_SOURCE) | CLI_FLAG(OPT_DYNO) |
+		  CLI_FLAG(OPT_DYNO_NAME) | CLI_FLAG(OPT_PROCESS_TYPE), 0, 0,
 	  "[-n N] [--tail] [-s app|heroku] [-d web.1]",
 	  "show an app's log: what its dynos print, the router, the platform and the API",
 	  "cove logs -a myapp -n 200\ncove logs -a myapp --tail -d web\ncove logs -a myapp -s heroku" },

@@ -274,13 +274,39 @@ static int ps_type_run(struct cli *c, struct error *err)
 }
 
 /* ps:restart [TYPE|DYNO]: all dynos, those of a process type ("web"), or one ("web.1"). */
+/*
+ * What ps:restart and ps:stop act on: a dyno (web.1) or a process type (web), from the
+ * argument or, as heroku takes them, -d/--dyno-name or -p/--process-type; NULL for none.
+ */
+static int ps_target(struct cli *c, bool required, const char **ret, struct error *err)
+{
+	const char *given[] = { c->n_args > 0 ? c->args[0] : NULL, cli_opt(c, OPT_DYNO), cli_opt(c, OPT_DYNO_NAME),
+				cli_opt(c, OPT_PROCESS_TYPE) };
+	*ret = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(given); i++) {
+		if (!given[i])
+			continue;
+		if (*ret)
+			return cli_usage_error(err, "give one dyno or process type, not '%s' and '%s'", *ret, given[i]);
+		*ret = given[i];
+	}
+	if (given[3] && strchr(given[3], '.'))
+		return cli_usage_error(err, "'%s' is a dyno name: use -d, or -p with a process type", given[3]);
+	if (!*ret && required)
+		return cli_usage_error(err, "name a dyno (web.1) or a process type (-p web)");
+	return 0;
+}
+
 static int ps_restart_run(struct cli *c, struct error *err)
 {
 	const char *app;
 	int r = cli_app(c, &app, err);
 	if (r < 0)
 		return r;
-	const char *target = c->n_args > 0 ? c->args[0] : NULL;
+	const char *target;
+	r = ps_target(c, false, &target, err);
+	if (r < 0)
+		return r;
 	_cleanup_free_ char *path = !target		 ? cli_path("/apps/%s/dynos", app)
 				   : strchr(target, '.') ? cli_path("/apps/%s/dynos/%s", app, target)
 							 : cli_path("/apps/%s/formations/%s", app, target);
@@ -302,14 +328,25 @@ static int ps_stop_run(struct cli *c, struct error *err)
 	int r = cli_app(c, &app, err);
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *path = cli_path("/apps/%s/dynos/%s/actions/stop", app, c->args[0]);
+	const char *target;
+	r = ps_target(c, true, &target, err);
+	if (r < 0)
+		return r;
+	bool dyno = strchr(target, '.') != NULL;
+	_cleanup_free_ char *path = cli_path(dyno ? "/apps/%s/dynos/%s/actions/stop" : "/apps/%s/formations/%s/actions/stop",
+					     app, target);
 	_cleanup_json_ json_t *body = json_object();
 	r = cli_send(c, "POST", path, body, NULL, err);
 	if (r < 0)
 		return r;
-	printf("Stopping dyno %s on %s... done\n", c->args[0], app);
+	if (dyno)
+		printf("Stopping dyno %s on %s... done\n", target, app);
+	else
+		printf("Stopping all %s dynos on %s... done\n", target, app);
 	return 0;
 }
+
+#define PS_TARGET_FLAGS (CLI_FLAG(OPT_DYNO) | CLI_FLAG(OPT_DYNO_NAME) | CLI_FLAG(OPT_PROCESS_TYPE))
 
 const struct cli_command cli_ps_commands[] = {
 	{ "ps", ps_run, CLI_APP_FLAGS | CLI_FLAG(OPT_JSON), 0, 0, "[--json]", "list the dynos of an app",
@@ -320,11 +357,12 @@ const struct cli_command cli_ps_commands[] = {
 	{ "ps:type", ps_type_run, CLI_APP_FLAGS | CLI_FLAG(OPT_JSON), 0, CLI_ARGS_ANY, "[TYPE=SIZE]...",
 	  "change the dyno size of process types (private-xs, private-s, private-m, private-l); without arguments, show them",
 	  "cove ps:type web=private-l -a myapp" },
-	{ "ps:restart", ps_restart_run, CLI_APP_FLAGS, 0, 1, "[TYPE|DYNO]",
+	{ "ps:restart", ps_restart_run, CLI_APP_FLAGS | PS_TARGET_FLAGS, 0, 1, "[TYPE|DYNO] [-d DYNO] [-p TYPE]",
 	  "restart all dynos of an app, those of one process type, or one dyno",
 	  "cove ps:restart -a myapp\ncove ps:restart web -a myapp\ncove ps:restart web.1 -a myapp" },
-	{ "ps:stop", ps_stop_run, CLI_APP_FLAGS, 1, 1, "DYNO",
-	  "stop a dyno (one of the formation starts again, as on Heroku)", "cove ps:stop web.1 -a myapp" },
+	{ "ps:stop", ps_stop_run, CLI_APP_FLAGS | PS_TARGET_FLAGS, 0, 1, "DYNO|-d DYNO|-p TYPE",
+	  "stop a dyno, or the dynos of a process type (the formation starts them again, as on Heroku)",
+	  "cove ps:stop web.1 -a myapp\ncove ps:stop -p worker -a myapp" },
 	{ "ps:resize", ps_type_run, CLI_APP_FLAGS | CLI_FLAG(OPT_JSON), 0, CLI_ARGS_ANY, "[TYPE=SIZE]...", NULL, NULL,
 	  .hidden = true },
 	{},

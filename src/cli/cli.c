@@ -43,7 +43,7 @@ const struct cli_option cli_options[OPT_MAX_] = {
 	[OPT_SLUG] = { "slug", 0, "FILE", "a slug: a gzipped tarball holding ./app" },
 	[OPT_TAIL] = { "tail", 't', NULL, "keep the stream open and print new lines as they come" },
 	[OPT_SOURCE] = { "source", 's', "SOURCE", "only lines of this source: app or heroku" },
-	[OPT_DYNO] = { "dyno", 'd', "DYNO", "only lines of this dyno (web.1) or process type (web)" },
+	[OPT_DYNO] = { "dyno", 'd', "DYNO", "the dyno (web.1) or process type (web)" },
 	[OPT_PROCFILE] = { "procfile", 0, "PROCFILE", "a Procfile, or its text: 'web: cmd' lines (or 'web=cmd')" },
 	[OPT_INDEX] = { "index", 'i', "N", "the position in the list, from 1" },
 	[OPT_DEST] = { "dest", 0, "CIDR", "the destination network, in CIDR notation" },
@@ -58,6 +58,8 @@ const struct cli_option cli_options[OPT_MAX_] = {
 	[OPT_COMMAND] = { "command", 'c', "COMMAND", "run this command and exit" },
 	[OPT_INTERVAL] = { "interval", 'i', "SECONDS", "seconds between two looks (default 30)" },
 	[OPT_TIMEOUT] = { "timeout", 0, "SECONDS", "give up after this long (default 1500)" },
+	[OPT_DYNO_NAME] = { "dyno-name", 0, "DYNO", "the dyno (web.1), as heroku's -d" },
+	[OPT_PROCESS_TYPE] = { "process-type", 'p', "TYPE", "the process type (web)" },
 	[OPT_HELP] = { "help", 'h', NULL, "show the help of the command" },
 };
 

@@ -131,12 +131,28 @@ formation_of() {
 	[ "$msg" = "process type 'clock' not found for app 'myapp'" ]
 	msg=$(cli_refused 1 ps:restart clock.1 -a myapp)
 	[ "$msg" = "dyno 'clock.1' not found for app 'myapp'" ]
+	# heroku's flags for the same.
+	run cove ps:restart -d web.1 -a myapp
+	[ "$output" = "Restarting dyno web.1 on myapp... done" ]
+	run cove ps:restart --dyno-name web.1 -a myapp
+	[ "$output" = "Restarting dyno web.1 on myapp... done" ]
+	run cove ps:restart -p web -a myapp
+	[ "$output" = "Restarting web dynos on myapp... done" ]
+	msg=$(cli_refused 2 ps:restart web -p worker -a myapp)
+	[ "$msg" = "give one dyno or process type, not 'web' and 'worker'" ]
 }
 
-@test "ps:stop stops a dyno" {
+@test "ps:stop stops a dyno, or the dynos of a process type" {
 	run cove ps:stop worker.1 -a myapp
 	[ "$status" -eq 0 ]
 	[ "$output" = "Stopping dyno worker.1 on myapp... done" ]
+	run cove ps:stop -p worker -a myapp
+	[ "$status" -eq 0 ]
+	[ "$output" = "Stopping all worker dynos on myapp... done" ]
+	msg=$(cli_refused 1 ps:stop -p clock -a myapp)
+	[ "$msg" = "process type 'clock' not found for app 'myapp'" ]
+	msg=$(cli_refused 2 ps:stop -p web.1 -a myapp)
+	[[ "$msg" == "'web.1' is a dyno name"* ]]
 	msg=$(cli_refused 2 ps:stop -a myapp)
-	[[ "$msg" == "'ps:stop' needs more arguments"* ]]
+	[ "$msg" = "name a dyno (web.1) or a process type (-p web)" ]
 }

@@ -97,7 +97,7 @@ setup() {
 	wait_release myapp 2 2 60
 }
 
-@test "heroku ps:restart, ps:restart -p web, ps:stop" {
+@test "heroku ps:restart, ps:restart -p web, ps:stop, ps:stop -p web" {
 	hk ps:restart
 	[ "$status" -eq 0 ]
 	[[ "$stderr_out" == *"Restarting all dynos on myapp... done"* ]]
@@ -108,6 +108,10 @@ setup() {
 	hk ps:stop --dyno-name web.1
 	[ "$status" -eq 0 ]
 	[[ "$stderr_out" == *"Stopping dyno web.1 on myapp... done"* ]]
+	wait_release myapp 2 2 60
+	hk ps:stop -p web
+	[ "$status" -eq 0 ]
+	[[ "$stderr_out" == *"Stopping all web dynos on myapp... done"* ]]
 	wait_release myapp 2 2 60
 }
 
@@ -187,7 +191,7 @@ setup() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"=== myapp (web)"* ]]
 	[[ "$output" == *"myapp.acme-prod.localhost"* ]]
-	[[ "$output" =~ web\.1\.myapp\.app\.localspace ]]
+	[[ "$output" =~ 1\.web\.myapp\.app\.localspace ]]
 	[[ "$output" =~ 10\.0\.[0-9]+\.[0-9]+ ]]
 }
 
