@@ -181,8 +181,8 @@ teardown_file() {
 	api_expect 200 PUT /apps/myapp/buildpack-installations '{"updates":[{"buildpack":"heroku/python"}]}' >/dev/null
 	hk buildpacks -a myapp
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"=== myapp Buildpack URL"* ]]
-	[[ "$output" == *"python"* ]]
+	[[ "$output" == *"=== myapp Classic Buildpack"* ]]
+	[[ "$output" == *"heroku/python"* ]]
 
 	hk ps -a myapp
 	[ "$status" -eq 0 ]
