@@ -41,6 +41,12 @@ struct api {
 	int listen_fd;
 	char url[128];
 	struct MHD_Daemon *mhd_tls; /* NULL: no HTTPS */
+	/*
+	 * Each listener's daemon has a thread; handlers, the store, the log service and the log
+	 * streams are written for one thread at a time. This lock makes the two one: it is held
+	 * around every callback that reaches them.
+	 */
+	pthread_mutex_t serve_lock;
 	int listen_tls_fd;
 	char url_tls[128];
 	uint64_t generation; /* of the desired state; atomic */
@@ -461,16 +467,46 @@ fail:
 	return 0;
 }
 
+/* A body produced while it is sent (req->stream_read), read under serve_lock. */
+struct locked_stream {
+	struct api *api;
+	ssize_t (*read)(void *cls, uint64_t pos, char *buf, size_t max);
+	void (*free)(void *cls);
+	void *cls;
+};
+
+static ssize_t locked_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct locked_stream *ls = cls;
+	pthread_mutex_lock(&ls->api->serve_lock);
+	ssize_t n = ls->read(ls->cls, pos, buf, max);
+	pthread_mutex_unlock(&ls->api->serve_lock);
+	return n;
+}
+
+static void locked_stream_free(void *cls)
+{
+	struct locked_stream *ls = cls;
+	pthread_mutex_lock(&ls->api->serve_lock);
+	ls->free(ls->cls);
+	pthread_mutex_unlock(&ls->api->serve_lock);
+	free(ls);
+}
+
 /* libmicrohttpd sent a 101: the connection is the upgrade handler's now. */
 static void upgrade_started(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra_in,
 			    size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
 	struct conn_state *cs = con_cls;
 	struct api_upgrade_handler *h = TAKE_PTR(cs->upgrade);
-	if (h)
-		h->started(h, sock, extra_in, extra_in_size, (struct api_upgrade *)urh);
-	else
+	if (!h) {
 		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		return;
+	}
+	struct api *api = cls;
+	pthread_mutex_lock(&api->serve_lock);
+	h->started(h, sock, extra_in, extra_in_size, (struct api_upgrade *)urh);
+	pthread_mutex_unlock(&api->serve_lock);
 }
 
 void api_upgrade_close(struct api_upgrade *conn)
@@ -482,7 +518,7 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct conn_st
 {
 	struct MHD_Response *resp;
 	if (req->upgrade && req->status == 101) {
-		resp = MHD_create_response_for_upgrade(upgrade_started, NULL);
+		resp = MHD_create_response_for_upgrade(upgrade_started, req->api);
 		MHD_add_response_header(resp, "Upgrade", req->upgrade_protocol);
 		MHD_add_response_header(resp, "Connection", "Upgrade");
 		cs->upgrade = TAKE_PTR(req->upgrade);
@@ -494,8 +530,10 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct conn_st
 		req->file_fd = -1; /* MHD closes it */
 		MHD_add_response_header(resp, "Content-Type", req->content_type ? req->content_type : "application/octet-stream");
 	} else if (req->stream_read) {
-		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, req->stream_read, req->stream_cls,
-							 req->stream_free);
+		struct locked_stream *ls = xmalloc(sizeof(*ls));
+		*ls = (struct locked_stream){ req->api, req->stream_read, req->stream_free, req->stream_cls };
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, locked_stream_read, ls,
+							 locked_stream_free);
 		req->stream_read = NULL; /* the response owns stream_cls now */
 		MHD_add_response_header(resp, "Content-Type", req->content_type ? req->content_type : "application/octet-stream");
 	} else if (req->static_body) {
@@ -644,8 +682,8 @@ static void conn_body(struct api *api, struct conn_state *cs, const char *data, 
 	}
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-				  const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+static enum MHD_Result serve_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+				     const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
 	struct api *api = cls;
 	struct conn_state *cs = *con_cls;
@@ -702,7 +740,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return ret;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+static void complete_request(struct MHD_Connection *conn, void **con_cls)
 {
 	struct conn_state *cs = *con_cls;
 	if (!cs)
@@ -719,6 +757,25 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 	free(cs);
 	*con_cls = NULL;
+}
+
+/* The daemons' callbacks: one at a time, whichever listener they come from (serve_lock). */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+				  const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct api *api = cls;
+	pthread_mutex_lock(&api->serve_lock);
+	enum MHD_Result ret = serve_request(cls, conn, url, method, version, upload_data, upload_data_size, con_cls);
+	pthread_mutex_unlock(&api->serve_lock);
+	return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct api *api = cls;
+	pthread_mutex_lock(&api->serve_lock);
+	complete_request(conn, con_cls);
+	pthread_mutex_unlock(&api->serve_lock);
 }
 
 /*
@@ -825,6 +882,7 @@ static void api_free(struct api *api)
 	if (api->bastion)
 		api_bastion_free(api->bastion);
 	logs_free(api->logs);
+	pthread_mutex_destroy(&api->serve_lock);
 	free(api);
 }
 
@@ -836,6 +894,12 @@ int api_start(const struct api_config *cfg, struct store *store, struct api **re
 	api->logs = logs_new();
 	api->bastion = api_bastion_new();
 	api->listen_tls_fd = -1;
+	/* Recursive: a response given up inside a callback frees its stream there. */
+	pthread_mutexattr_t attr;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&api->serve_lock, &attr);
+	pthread_mutexattr_destroy(&attr);
 	int r;
 	api->listen_fd = listen_on(cfg->listen, "http", api->url, sizeof(api->url), err);
 	if (api->listen_fd < 0) {

@@ -2,8 +2,8 @@
 #pragma once
 
 /*
- * The API server: the Heroku Platform API v3, served with libmicrohttpd on one thread, with
- * JSON bodies through jansson. This header is the framework every resource file
+ * The API server: the Heroku Platform API v3, served with libmicrohttpd (one handler at a
+ * time), with JSON bodies through jansson. This header is the framework every resource file
  * (api-apps.c, api-spaces.c, ...) is written against.
  *
  * A request goes through these steps (api-http.c), in this order:
@@ -180,8 +180,9 @@ extern const struct api_route api_space_access_routes[];
 extern const struct api_route api_run_routes[];
 
 /*
- * Starts serving on cfg->listen with the given store (which stays the caller's). The server
- * runs on its own thread; every handler runs on that one thread.
+ * Starts serving on cfg->listen (and cfg->listen_tls) with the given store (which stays the
+ * caller's). Each listener runs on its own thread; handlers and log streams of both run one
+ * at a time, under one lock, as if on one thread.
  */
 int api_start(const struct api_config *cfg, struct store *store, struct api **ret, struct error *err);
 void api_stop(struct api *api);

@@ -48,6 +48,24 @@ tls_get() {
 	[ "$(api GET /apps/tls-app | jq -r .git_url)" = "$COVE_API_TLS_URL/tls-app.git" ]
 }
 
+@test "writes over HTTP and HTTPS at once all succeed, each a release of its own" {
+	before=$(api GET /apps/tls-app/releases | jq length)
+	pids=()
+	for i in $(seq 1 12); do
+		for base in "$COVE_API_URL" "$COVE_API_TLS_URL"; do
+			curl -sS -o /dev/null -w '%{http_code}\n' --cacert "$COVED_CA" -X PATCH \
+				-H "Authorization: Bearer $COVE_API_KEY" -H 'Content-Type: application/json' \
+				-d "{\"K$i\":\"${base%%:*}\"}" "$base/apps/tls-app/config-vars" >>"$BATS_TEST_TMPDIR/codes" &
+			pids+=($!)
+		done
+	done
+	wait "${pids[@]}"
+	[ "$(sort -u "$BATS_TEST_TMPDIR/codes")" = 200 ]
+	[ "$(api GET /apps/tls-app/releases | jq length)" -eq $((before + 24)) ]
+	[ "$(api GET /apps/tls-app/releases | jq '[.[].version] | unique | length')" -eq $((before + 24)) ]
+	[ "$(api GET /apps/tls-app/config-vars | jq 'keys | length')" -eq 12 ]
+}
+
 @test "cove trusts the CA of COVE_DATA_DIR's coved and talks HTTPS to it; COVE_CA_FILE too" {
 	run env -u COVE_API_URL COVE_DATA_DIR="$COVED_DATA" COVE_DEBUG= cove spaces:info tls-space --json
 	[ "$status" -eq 0 ]
