@@ -7,9 +7,7 @@
 # their routes. The control-plane half is tests/e2e/heroku-cli-api.bats.
 
 load heroku-helpers
-load runtime-helpers
-
-FIXTURES="$(cd "$BATS_TEST_DIRNAME/../fixtures" && pwd)"
+load deploy-helpers
 
 setup_file() {
 	[ "$(id -u)" -eq 0 ] || skip "the runtime needs root"
@@ -73,26 +71,26 @@ setup() {
 @test "heroku ps:scale web=2, ps, ps:scale with +1 and a size, ps:type" {
 	hk ps:scale web=2
 	[ "$status" -eq 0 ]
-	[[ "$stderr_out" == *"Scaling dynos... done, now running web at 2:Private-M"* ]]
+	[[ "$stderr_out" == *"Scaling dynos... done, now running web at 2:Private-S"* ]]
 	wait_release myapp 2 2 60
 	hk ps
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"=== web (Private-M): exec ./server.sh (2)"* ]]
+	[[ "$output" == *"=== web (Private-S): exec ./server.sh (2)"* ]]
 	[[ "$output" =~ web\.1:\ up\ [0-9]{4}/ ]]
 	[[ "$output" =~ web\.2:\ up\ [0-9]{4}/ ]]
 
-	hk ps:scale worker=+1 web=2:Private-S
+	hk ps:scale worker=+1 web=2:Private-M
 	[ "$status" -eq 0 ]
-	[[ "$stderr_out" == *"now running"*"worker at 1:Private-M"* ]]
-	[[ "$stderr_out" == *"web at 2:Private-S"* ]]
+	[[ "$stderr_out" == *"now running"*"worker at 1:Private-S"* ]]
+	[[ "$stderr_out" == *"web at 2:Private-M"* ]]
 	hk ps:scale
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"web=2:Private-S"* ]]
-	[[ "$output" == *"worker=1:Private-M"* ]]
+	[[ "$output" == *"web=2:Private-M"* ]]
+	[[ "$output" == *"worker=1:Private-S"* ]]
 	hk ps:type
 	[ "$status" -eq 0 ]
-	[[ "$output" =~ web\ +Private-S\ +2 ]]
-	hk ps:scale worker=0 web=2:Private-M
+	[[ "$output" =~ web\ +Private-M\ +2 ]]
+	hk ps:scale worker=0 web=2:Private-S
 	[ "$status" -eq 0 ]
 	wait_release myapp 2 2 60
 }
@@ -186,7 +184,7 @@ setup() {
 @test "heroku spaces:ps, spaces:topology" {
 	hk spaces:ps --space acme-prod
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"=== myapp web (Private-M): exec ./server.sh (2)"* ]]
+	[[ "$output" == *"=== myapp web (Private-S): exec ./server.sh (2)"* ]]
 	hk spaces:topology --space acme-prod
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"=== myapp (web)"* ]]

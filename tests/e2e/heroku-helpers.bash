@@ -36,10 +36,8 @@ hk() {
 	output=$(heroku "$@" 2>"$err" </dev/null) || status=$?
 	# The CLI's notices that have nothing to do with cove.
 	stderr_out=$(grep -v -e 'terms of service' -e 'terms-of-service' -e 'HEROKU_API_KEY is set' "$err" || true)
-	if [ "$status" -ne 0 ]; then
-		echo "heroku $* exited $status" >&2
-		printf '%s\n' "$output" "$stderr_out" >&2
-	fi
+	# bats shows this only when the test fails.
+	printf 'heroku %s: exit %s\n--- stdout\n%s\n--- stderr\n%s\n' "$*" "$status" "$output" "$stderr_out" >&2
 }
 
 api_has() {
