@@ -57,6 +57,24 @@ teardown_file() {
 	[ "$(jq -r .team.name <<<"$output")" = acme ]
 }
 
+@test "heroku: spaces:trusted-ips, :add, :remove" {
+	hk spaces:trusted-ips --space acme-prod
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"=== Trusted IP Ranges"* ]]
+	[[ "$output" == *"0.0.0.0/0"* ]]
+	hk spaces:trusted-ips:add 203.0.113.0/24 --space acme-prod
+	[ "$status" -eq 0 ]
+	[[ "$output$stderr_out" == *"Added 203.0.113.0/24 to trusted IP ranges on acme-prod"* ]]
+	hk spaces:trusted-ips:remove 0.0.0.0/0 --space acme-prod
+	[ "$status" -eq 0 ]
+	hk spaces:trusted-ips --space acme-prod
+	[[ "$output" == *"203.0.113.0/24"* ]]
+	[[ "$output" != *"0.0.0.0/0"* ]]
+	[ "$(api GET /spaces/acme-prod/inbound-ruleset | jq -c '[.rules[].source]')" = '["203.0.113.0/24"]' ]
+	hk spaces:trusted-ips:add 0.0.0.0/0 --space acme-prod
+	[ "$status" -eq 0 ]
+}
+
 @test "heroku: spaces:rename, spaces:destroy, and a space that is not there" {
 	hk spaces:create acme-tmp --team acme
 	[ "$status" -eq 0 ]
