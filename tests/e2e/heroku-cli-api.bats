@@ -19,6 +19,16 @@ teardown_file() {
 	coved_stop
 }
 
+@test "docs/heroku-compatibility.md lists every command of its topics in this CLI" {
+	doc="$BATS_TEST_DIRNAME/../../docs/heroku-compatibility.md"
+	missing=()
+	for id in $(heroku commands --json 2>/dev/null | jq -r '.[] | select(.hidden != true) | .id' |
+		grep -E '^(spaces|apps|config|ps|releases|addons|logs|run|domains|access)(:|$)'); do
+		grep -q "\`$id\`" "$doc" || missing+=("$id")
+	done
+	[ "${#missing[@]}" -eq 0 ] || { echo "not in $doc: ${missing[*]}" >&2; false; }
+}
+
 @test "heroku: auth:whoami, regions" {
 	hk auth:whoami
 	[ "$status" -eq 0 ]
