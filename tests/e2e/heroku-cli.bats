@@ -68,7 +68,7 @@ setup() {
 	wait_release myapp 2 1 60
 }
 
-@test "heroku ps:scale web=2, ps, ps:scale with +1 and a size, ps:type" {
+@test "heroku ps:scale web=2, ps, ps:scale with worker+1 and a size, ps:type" {
 	hk ps:scale web=2
 	[ "$status" -eq 0 ]
 	[[ "$stderr_out" == *"Scaling dynos... done, now running web at 2:Private-S"* ]]
@@ -79,7 +79,7 @@ setup() {
 	[[ "$output" =~ web\.1:\ up\ [0-9]{4}/ ]]
 	[[ "$output" =~ web\.2:\ up\ [0-9]{4}/ ]]
 
-	hk ps:scale worker=+1 web=2:Private-M
+	hk ps:scale worker+1 web=2:Private-M
 	[ "$status" -eq 0 ]
 	[[ "$stderr_out" == *"now running"*"worker at 1:Private-S"* ]]
 	[[ "$stderr_out" == *"web at 2:Private-M"* ]]
@@ -201,5 +201,13 @@ setup() {
 	[[ "$stderr_out" == *"Destroying space acme-prod... done"* ]]
 	hk spaces:destroy acme-jp --confirm acme-jp
 	[ "$status" -eq 0 ]
-	refused 404 not_found GET /spaces/acme-prod
+	# Gone once the agent has taken them apart.
+	for space in acme-prod acme-jp; do
+		for i in $(seq 1 100); do
+			api GET "/spaces/$space" >/dev/null
+			[ "$(api_status)" = 404 ] && break
+			sleep 0.2
+		done
+		[ "$(api_status)" = 404 ]
+	done
 }
