@@ -32,6 +32,12 @@
 #define BUF_SIZE (64 * 1024)
 #define ACK "rendezvous\r\n"
 #define EOT 0x04
+/* After the command ended, how long a session waits for the client's end of input (0x04) before
+ * closing: the heroku CLI writes 0x04 when its stdin ends (with or without a terminal in the
+ * dyno), and a write after the server closed kills it (EPIPE), so a command quicker than the
+ * client's stdin must not close the connection under it. An interactive session, whose stdin
+ * does not end, closes this much after its command. */
+#define RENDEZVOUS_LINGER_USEC (500 * 1000ull)
 
 enum session_state { S_HANDSHAKE, S_SECRET, S_WAITING, S_RELAY };
 
@@ -48,7 +54,7 @@ struct rendezvous_session {
 	bool tty_pending;     /* io is the socket the terminal's master arrives on */
 	bool tty;
 	gnutls_session_t tls;
-	uint64_t deadline;    /* handshake, secret or waiting; 0 in relay */
+	uint64_t deadline;    /* handshake, secret, waiting, or lingering after the command */
 	char secret[RENDEZVOUS_SECRET_MAX + 1];
 	size_t secret_len;
 	char peer[64];
@@ -57,6 +63,7 @@ struct rendezvous_session {
 	struct buffer to_dyno, to_client;
 	bool tls_send_pending; /* gnutls_record_send said again: same bytes next time */
 	bool client_eof;       /* the client's input ended (0x04 without a terminal) */
+	bool client_sent_eot;  /* with a terminal: the client sent a 0x04 (^D, or its stdin ended) */
 	bool client_gone;      /* the client closed the connection */
 	bool stdin_closed;
 	bool dyno_eof;         /* the dyno's output ended */
@@ -336,10 +343,12 @@ static bool recv_client(struct agent *a, struct rendezvous_session *s)
 		for (; off < (size_t)n; off++) {
 			if (s->client_eof)
 				break; /* nothing after the end of input */
-			if (!s->tty && chunk[off] == EOT) {
+			if (chunk[off] == EOT && !s->tty) {
 				s->client_eof = true;
 				break;
 			}
+			if (chunk[off] == EOT)
+				s->client_sent_eot = true; /* a terminal's ^D: passed on, it may not be the end */
 			if (buf_room(&s->to_dyno) == 0)
 				buf_compact(&s->to_dyno);
 			if (buf_room(&s->to_dyno) == 0)
@@ -495,6 +504,15 @@ static void session_pump(struct agent *a, struct rendezvous_session *s)
 		relay_io(a, s);
 		if (buf_len(&s->to_client) > 0 || s->dyno_eof)
 			break;
+	}
+	if (s->dyno_eof && buf_len(&s->to_client) == 0 && !s->tls_send_pending && !s->client_eof &&
+	    !s->client_sent_eot && !s->client_gone) {
+		/* All sent; the client still writes: close once its input ends, or at the tick
+		 * after the deadline. */
+		if (!s->deadline)
+			s->deadline = time_mono_usec() + RENDEZVOUS_LINGER_USEC;
+		update_events(a, s);
+		return;
 	}
 	if (s->dyno_eof && buf_len(&s->to_client) == 0 && !s->tls_send_pending) {
 		gnutls_bye(s->tls, GNUTLS_SHUT_WR); /* best effort: the close says the same */
