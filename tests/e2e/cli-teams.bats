@@ -45,10 +45,14 @@ setup() {
 	[ "$(api_status)" = 404 ]
 }
 
-@test "a member sees the team's spaces and may create apps, but not manage the team" {
+@test "a member sees the team's spaces and may create apps once granted, but not manage the team" {
 	COVE_API_KEY=$ANN run cove spaces
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"acme-prod"* ]]
+	COVE_API_KEY=$ANN run cove create annapp --space acme-prod
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"create_apps"* ]]
+	cove spaces:access:grant ann@acme.test --space acme-prod --permission create_apps >/dev/null
 	COVE_API_KEY=$ANN run cove create annapp --space acme-prod
 	[ "$status" -eq 0 ]
 	msg=$(COVE_API_KEY=$ANN cli_refused 1 members:add bob@other.test -t acme)
