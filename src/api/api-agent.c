@@ -6,7 +6,8 @@
  *                                        the current generation, waits up to S seconds (at
  *                                        most 60) for it to change: a long poll, not a loop
  *   POST /agent/report                   the host's observed state: spaces allocated or gone,
- *                                        and every dyno it runs (replacing the last report)
+ *                                        every dyno it runs (replacing the last report), and
+ *                                        the add-ons it has provisioned
  *   GET  /agent/slugs/:id                a slug's tarball
  *
  * A space belongs to the host that allocated it; a space nobody has allocated yet is offered
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api-addons.h"
 #include "api/api-domains.h"
 #include "api/api-rulesets.h"
 #include "api/api-runs.h"
@@ -134,7 +136,7 @@ static int agent_desired(struct api_request *req, struct error *err)
 			    SV_ARGS(SV_TEXT(req->host.id)), &rows, err);
 	if (r < 0)
 		return r;
-	json_t *spaces = json_array(), *apps = json_array();
+	json_t *spaces = json_array(), *apps = json_array(), *addons = json_array();
 	while ((r = store_rows_next(rows, err)) > 0) {
 		if (!store_rows_text(rows, 7) && !host_serves(&req->host, store_rows_text(rows, 2)))
 			continue;
@@ -148,19 +150,22 @@ static int agent_desired(struct api_request *req, struct error *err)
 		r = api_rulesets_desired(req, store_rows_text(rows, 0), space, err);
 		if (r >= 0)
 			r = desired_apps(req, store_rows_text(rows, 0), apps, err);
+		if (r >= 0)
+			r = api_addons_desired(req, store_rows_text(rows, 0), addons, err);
 		if (r < 0)
 			break;
 	}
 	if (r < 0) {
 		json_decref(spaces);
 		json_decref(apps);
+		json_decref(addons);
 		return r;
 	}
 	char gen[32];
 	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)generation);
 	return api_reply(req, 200,
-			 json_pack("{s:s, s:{s:s, s:s}, s:o, s:o}", "generation", gen, "host", "id", req->host.id, "name",
-				   req->host.name, "spaces", spaces, "apps", apps));
+			 json_pack("{s:s, s:{s:s, s:s}, s:o, s:o, s:o}", "generation", gen, "host", "id", req->host.id, "name",
+				   req->host.name, "spaces", spaces, "apps", apps, "addons", addons));
 }
 
 static int report_space(struct api_request *req, json_t *s, struct error *err)
@@ -274,6 +279,12 @@ static int agent_report(struct api_request *req, struct error *err)
 		if (r < 0)
 			return r;
 	}
+	json_t *addons = json_object_get(req->body, "addons");
+	if (addons && !json_is_array(addons))
+		return error_set(err, -EINVAL, "'addons' must be a list");
+	r = api_addons_report(req, addons, err);
+	if (r < 0)
+		return r;
 	json_array_foreach(json_object_get(req->body, "releases"), i, v)
 	{
 		r = report_release(req, v, err);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/api-addons.h"
 #include "api/api-releases.h"
 #include "base/alloc.h"
 #include "base/strbuf.h"
@@ -47,6 +48,9 @@ static int config_update(struct api_request *req, struct error *err)
 	if (!req->body)
 		return error_set(err, -EINVAL, "request body must be an object of config vars");
 
+	r = api_addons_config_check(req, a.id, req->body, err);
+	if (r < 0)
+		return r;
 	json_t *config;
 	r = api_config_load(req, a.id, &config, err);
 	if (r < 0)

@@ -11,6 +11,11 @@ int crypto_init(void)
 	return sodium_init() < 0 ? -EIO : 0;
 }
 
+void crypto_random_bytes(void *ret, size_t n)
+{
+	randombytes_buf(ret, n);
+}
+
 void crypto_random_hex(char *ret, size_t bytes)
 {
 	unsigned char buf[64];

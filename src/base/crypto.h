@@ -35,6 +35,9 @@ bool crypto_password_verify(const char *password, const char *hash);
 /* Random lower-case hex string of 2*bytes characters into ret (size 2*bytes+1). */
 void crypto_random_hex(char *ret, size_t bytes);
 
+/* n random bytes into ret. */
+void crypto_random_bytes(void *ret, size_t n);
+
 /* Constant-time string comparison. */
 bool crypto_streq(const char *a, const char *b);
 
