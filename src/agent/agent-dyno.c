@@ -403,16 +403,15 @@ void agent_dyno_on_exit(struct agent *a, struct agent_dyno *d)
 	agent_want_reconcile(a);
 }
 
-/* True when something in the dyno's network namespace listens on TCP port. */
-static bool dyno_port_bound(struct agent *a, const struct agent_dyno *d)
+bool agent_port_bound(struct agent *a, const char *id, unsigned port)
 {
-	_cleanup_free_ char *path = netns_path(d->id);
+	_cleanup_free_ char *path = netns_path(id);
 	_cleanup_close_ int ns = open(path, O_RDONLY | O_CLOEXEC);
 	if (ns < 0 || setns(ns, CLONE_NEWNET) < 0)
 		return false;
 	bool bound = false;
 	char want[8];
-	snprintf(want, sizeof(want), ":%04X", d->port);
+	snprintf(want, sizeof(want), ":%04X", port);
 	static const char *const files[] = { "/proc/thread-self/net/tcp", "/proc/thread-self/net/tcp6" };
 	for (size_t i = 0; i < ARRAY_SIZE(files) && !bound; i++) {
 		FILE *f = fopen(files[i], "re");
@@ -480,7 +479,7 @@ void agent_dynos_tick(struct agent *a, uint64_t now)
 		if (d->stopping)
 			continue;
 		if (d->state == DYNO_STARTING && d->running && d->port) {
-			if (dyno_port_bound(a, d)) {
+			if (agent_port_bound(a, d->id, d->port)) {
 				dyno_set_state(a, d, DYNO_UP);
 			} else if (now - d->state_since >= (uint64_t)a->cfg->boot_timeout_s * USEC) {
 				agent_event(a, d->app_id, d->app_name, d->name,

@@ -31,6 +31,12 @@ void agent_dynos_stop_space(struct agent *a, const char *space_id);
 /* Supervision: boot and stop timeouts, backoff restarts, memory checks. */
 void agent_dynos_tick(struct agent *a, uint64_t now);
 
+/*
+ * True when something listens on TCP port in the network namespace cove-d-<id>: a dyno's, or
+ * an add-on server's (agent-addon.c).
+ */
+bool agent_port_bound(struct agent *a, const char *id, unsigned port);
+
 /* A dyno's sandbox ended. */
 void agent_dyno_on_exit(struct agent *a, struct agent_dyno *d);
 

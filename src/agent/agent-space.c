@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "agent/agent-dns.h"
+#include "agent/agent-addon.h"
 #include "agent/agent-router.h"
 #include "base/alloc.h"
 #include "base/fileio.h"
@@ -227,6 +228,7 @@ static void space_ensure(struct agent *a, struct agent_space *s)
 	struct net_space_config cfg = {
 		.space_id = s->id,
 		.cidr = s->cidr,
+		.data_cidr = s->data_cidr,
 		.uplink_index = s->uplink_index,
 		.outbound_ip = s->outbound_ip,
 		.rules = { .services = services, .n_services = ARRAY_SIZE(services), .egress = egress, .n_egress = n_egress },
@@ -302,6 +304,7 @@ void agent_spaces_reconcile(struct agent *a, json_t *desired_spaces)
 		const char *id = json_string_value(json_object_get(d, "id"));
 		const char *name = json_string_value(json_object_get(d, "name"));
 		const char *cidr = json_string_value(json_object_get(d, "cidr"));
+		const char *data_cidr = json_string_value(json_object_get(d, "data_cidr"));
 		const char *state = json_string_value(json_object_get(d, "state"));
 		const char *reported_ip = json_string_value(json_object_get(d, "outbound_ip"));
 		const char *reported_ingress = json_string_value(json_object_get(d, "ingress"));
@@ -327,6 +330,10 @@ void agent_spaces_reconcile(struct agent *a, json_t *desired_spaces)
 		}
 		s->seen = true;
 		snprintf(s->name, sizeof(s->name), "%s", name);
+		if (!streq(s->data_cidr, data_cidr ? data_cidr : "")) {
+			snprintf(s->data_cidr, sizeof(s->data_cidr), "%s", data_cidr ? data_cidr : "");
+			s->ensured = false; /* the bridge gets the data network's gateway too */
+		}
 		if (streq(state, "deleting")) {
 			if (!s->deleting)
 				log_info("agent: space '%s' is being destroyed", s->name);
@@ -370,6 +377,7 @@ void agent_spaces_collect(struct agent *a)
 		bool busy = false;
 		for (size_t k = 0; k < a->n_dynos && !busy; k++)
 			busy = streq(a->dynos[k]->space_id, s->id);
+		busy = busy || agent_addons_in_space(a, s->id);
 		if (!s->deleting || busy) {
 			i++;
 			continue;

@@ -19,7 +19,7 @@
 #include "base/validate.h"
 #include "sandbox/sandbox.h"
 
-enum watch_kind { WATCH_SIGNAL, WATCH_TIMER, WATCH_DYNO, WATCH_SLUG, WATCH_RENDEZVOUS };
+enum watch_kind { WATCH_SIGNAL, WATCH_TIMER, WATCH_DYNO, WATCH_SLUG, WATCH_RENDEZVOUS, WATCH_ADDON };
 
 struct watch {
 	enum watch_kind kind;
@@ -30,6 +30,7 @@ struct agent_space {
 	char id[ID_STRING_MAX];
 	char name[64];
 	char cidr[32];
+	char data_cidr[32];    /* of its add-ons, as the desired state has it; "" for none */
 	struct cidr4 net;
 	unsigned uplink_index;
 	char outbound_ip[16];
@@ -118,6 +119,7 @@ struct agent_routers; /* agent-router.c */
 struct agent_resolvers; /* agent-dns.c */
 struct agent_rendezvous; /* agent-rendezvous.c */
 struct rendezvous_session;
+struct agent_addon;   /* agent-addon.c */
 
 struct agent {
 	const struct agent_config *cfg;
@@ -156,6 +158,8 @@ struct agent {
 	struct agent_routers *routers;
 	struct agent_resolvers *resolvers;
 	struct agent_rendezvous *rendezvous;
+	struct agent_addon **addons;
+	size_t n_addons;
 };
 
 /* Adds fd to the loop's epoll with events pointing at w. */

@@ -20,6 +20,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "agent/agent-addon.h"
 #include "agent/agent-dyno.h"
 #include "agent/agent-logs.h"
 #include "agent/agent-dns.h"
@@ -80,6 +81,7 @@ static void reconcile(struct agent *a)
 		if (a->spaces[i]->deleting)
 			agent_dynos_stop_space(a, a->spaces[i]->id);
 	agent_dynos_reconcile(a, json_object_get(a->desired, "apps"));
+	agent_addons_reconcile(a, json_object_get(a->desired, "addons"));
 	agent_routers_reconcile(a);
 	agent_resolvers_reconcile(a);
 	agent_spaces_collect(a);
@@ -170,9 +172,9 @@ static void report_send(struct agent *a)
 	a->failed_releases = json_array();
 	rep->runs_ended = a->runs_ended;
 	a->runs_ended = json_array();
-	json_t *body = json_pack("{s:O, s:O, s:o, s:O, s:o}", "spaces", rep->spaces, "releases", rep->releases, "dynos",
+	json_t *body = json_pack("{s:O, s:O, s:o, s:O, s:o, s:o}", "spaces", rep->spaces, "releases", rep->releases, "dynos",
 				 agent_dynos_report(a), "runs_ended", rep->runs_ended, "rendezvous",
-				 agent_rendezvous_address(a) ? json_string(agent_rendezvous_address(a)) : json_null());
+				 agent_rendezvous_address(a) ? json_string(agent_rendezvous_address(a)) : json_null(), "addons", agent_addons_report(a));
 	_cleanup_free_ char *text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	struct error err = { 0 };
@@ -226,6 +228,7 @@ static void on_tick(struct agent *a)
 	uint64_t now = time_mono_usec();
 	agent_dynos_tick(a, now);
 	agent_rendezvous_tick(a, now);
+	agent_addons_tick(a, now);
 	agent_slugs_tick(a, now);
 	for (size_t i = 0; i < a->n_dynos; i++)
 		agent_logs_collect(a, a->dynos[i]);
@@ -267,6 +270,8 @@ int agent_run(const struct agent_config *cfg, struct error *err)
 		r = agent_spaces_load(a, err);
 	if (r >= 0)
 		r = agent_dynos_load(a, err);
+	if (r >= 0)
+		r = agent_addons_load(a, err);
 	if (r >= 0)
 		r = agent_routers_load(a, err);
 	if (r >= 0)
@@ -313,6 +318,9 @@ int agent_run(const struct agent_config *cfg, struct error *err)
 				break;
 			case WATCH_RENDEZVOUS:
 				agent_rendezvous_on_event(a, w, events[i].events);
+				break;
+			case WATCH_ADDON:
+				agent_addon_on_exit(a, (struct agent_addon *)w);
 				break;
 			}
 		}

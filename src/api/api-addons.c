@@ -35,7 +35,6 @@
 #include "base/timeutil.h"
 #include "base/validate.h"
 
-#define ADDON_UID_FIRST 300000
 #define ADDON_DATA_FIRST_OFFSET 2 /* .1 of the data CIDR is the space's gateway on it */
 #define ADDON_SPACE_FIRST_OFFSET 2 /* without a data CIDR: .2-.9 of the space's CIDR, which dynos leave free */
 #define ADDON_SPACE_LAST_OFFSET 9
@@ -134,7 +133,7 @@ static int plan_info(struct api_request *req, struct error *err)
 
 #define ADDON_COLUMNS                                                                                                  \
 	"d.id, d.name, d.app_id, d.space_id, d.plan_id, d.state, d.private_ip, d.port, d.username, d.password,"        \
-	" d.database, d.uid, d.created_at, d.updated_at, (SELECT name FROM apps WHERE id = d.app_id)"
+	" d.database, d.created_at, d.updated_at, (SELECT name FROM apps WHERE id = d.app_id)"
 
 struct addon {
 	char id[ID_STRING_MAX];
@@ -149,7 +148,6 @@ struct addon {
 	char username[32];
 	char password[72];
 	char database[32];
-	int64_t uid;
 	char created_at[32];
 	char updated_at[32];
 };
@@ -170,10 +168,9 @@ static int addon_from_row(struct store_rows *rows, struct addon *ret, struct err
 	snprintf(ret->username, sizeof(ret->username), "%s", store_rows_text(rows, 8));
 	snprintf(ret->password, sizeof(ret->password), "%s", store_rows_text(rows, 9));
 	snprintf(ret->database, sizeof(ret->database), "%s", store_rows_text(rows, 10));
-	ret->uid = store_rows_int(rows, 11);
-	snprintf(ret->created_at, sizeof(ret->created_at), "%s", store_rows_text(rows, 12));
-	snprintf(ret->updated_at, sizeof(ret->updated_at), "%s", store_rows_text(rows, 13));
-	snprintf(ret->app_name, sizeof(ret->app_name), "%s", store_rows_text(rows, 14));
+	snprintf(ret->created_at, sizeof(ret->created_at), "%s", store_rows_text(rows, 11));
+	snprintf(ret->updated_at, sizeof(ret->updated_at), "%s", store_rows_text(rows, 12));
+	snprintf(ret->app_name, sizeof(ret->app_name), "%s", store_rows_text(rows, 13));
 	return 0;
 }
 
@@ -576,10 +573,6 @@ static int addon_create(struct api_request *req, struct error *err)
 	r = addon_name_new(req, plan->service, name, d.name, sizeof(d.name), err);
 	if (r >= 0)
 		r = addon_address(req, &a, d.private_ip, err);
-	int64_t uid = 0;
-	if (r >= 0)
-		r = store_query_int(req->store, "SELECT COALESCE(MAX(uid), ? - 1) + 1 FROM addons",
-				    SV_ARGS(SV_INT(ADDON_UID_FIRST)), &uid, err);
 	if (r < 0)
 		return r;
 	id_new(d.id);
@@ -588,7 +581,6 @@ static int addon_create(struct api_request *req, struct error *err)
 	snprintf(d.space_id, sizeof(d.space_id), "%s", a.space.id);
 	snprintf(d.state, sizeof(d.state), "provisioning");
 	d.port = plan->service->port;
-	d.uid = uid;
 	crypto_random_hex(d.password, 32);
 	if (plan->service->kind == ADDON_POSTGRESQL) {
 		char hex[15];
@@ -601,10 +593,10 @@ static int addon_create(struct api_request *req, struct error *err)
 	memcpy(d.updated_at, d.created_at, sizeof(d.updated_at));
 	r = store_exec(req->store,
 		       "INSERT INTO addons (id, name, app_id, space_id, plan_id, state, private_ip, port, username, password,"
-		       " database, uid, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		       " database, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		       SV_ARGS(SV_TEXT(d.id), SV_TEXT(d.name), SV_TEXT(a.id), SV_TEXT(a.space.id), SV_TEXT(plan->id),
 			       SV_TEXT(d.state), SV_TEXT(d.private_ip), SV_INT(d.port), SV_TEXT(d.username),
-			       SV_TEXT(d.password), SV_TEXT(d.database), SV_INT(uid), SV_TEXT(d.created_at),
+			       SV_TEXT(d.password), SV_TEXT(d.database), SV_TEXT(d.created_at),
 			       SV_TEXT(d.updated_at)),
 		       err);
 	struct attachment t;
@@ -917,10 +909,10 @@ int api_addons_desired(struct api_request *req, const char *space_id, json_t *li
 		const struct addon *d = &addons[i];
 		_cleanup_free_ char *address = xasprintf("%s%s", d->private_ip, slash ? slash : "/24");
 		json_array_append_new(
-			list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s}",
-					"id", d->id, "name", d->name, "space_id", d->space_id, "app_id", d->app_id, "service",
+			list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s}",
+					"id", d->id, "name", d->name, "space_id", d->space_id, "app_id", d->app_id, "app_name", d->app_name, "service",
 					d->plan->service->kind == ADDON_POSTGRESQL ? "postgresql" : "redis", "address", address,
-					"port", (int)d->port, "uid", (json_int_t)d->uid, "username", d->username, "password",
+					"port", (int)d->port, "username", d->username, "password",
 					d->password, "database", d->database, "memory_mb", (json_int_t)d->plan->memory_mb,
 					"max_connections", (json_int_t)d->plan->max_connections, "maxmemory_mb",
 					(json_int_t)d->plan->maxmemory_mb, "shared_buffers_mb",

@@ -7,9 +7,12 @@
 #include "net/net-netns.h"
 #include "net/net-plan.h"
 
-/* The space's gateway: the one IPv4 address of its bridge. */
-static int space_gateway(struct net_nl *space, const char *space_id, struct net_link *ret_br,
-			 struct net_addr4 *ret, struct error *err)
+/*
+ * The gateway for an address: the address of the space's bridge whose network holds it (the
+ * space's own, or its data network's for an add-on).
+ */
+static int space_gateway(struct net_nl *space, const char *space_id, const struct net_addr4 *address,
+			 struct net_link *ret_br, struct net_addr4 *ret, struct error *err)
 {
 	int r = net_link_get(space, NET_SPACE_BRIDGE, ret_br, err);
 	if (r < 0)
@@ -19,9 +22,15 @@ static int space_gateway(struct net_nl *space, const char *space_id, struct net_
 	r = net_addr_list(space, ret_br, &addrs, &n, err);
 	if (r < 0)
 		return r;
-	if (n != 1)
-		return error_set(err, -ENOENT, "space '%s': link '" NET_SPACE_BRIDGE "' has %zu addresses, not one",
-				 space_id, n);
+	if (n == 0)
+		return error_set(err, -ENOENT, "space '%s': link '" NET_SPACE_BRIDGE "' has no address", space_id);
+	for (size_t i = 0; i < n; i++)
+		if (addrs[i].prefix == address->prefix &&
+		    net_ipv4_in(address->addr, addrs[i].addr & net_prefix_mask(addrs[i].prefix), addrs[i].prefix)) {
+			*ret = addrs[i];
+			return 0;
+		}
+	/* None fits: the check that follows names the space's own network. */
 	*ret = addrs[0];
 	return 0;
 }
@@ -79,7 +88,7 @@ int net_dyno_ensure(const struct net_dyno_config *cfg, struct error *err)
 		return r;
 	struct net_link br;
 	struct net_addr4 gateway;
-	r = space_gateway(space, space_id, &br, &gateway, err);
+	r = space_gateway(space, space_id, &address, &br, &gateway, err);
 	if (r >= 0)
 		r = net_dyno_address_check(&gateway, &address, err);
 	if (r < 0)

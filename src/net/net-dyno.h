@@ -20,7 +20,8 @@ struct net_dyno_config {
 };
 
 /*
- * Creates or corrects the network of a dyno. The address must lie in the space's network,
+ * Creates or corrects the network of a dyno, or of an add-on's server (whose address lies in
+ * the space's data network). The address must lie in the space's network (or data network),
  * with the same prefix, and be neither the gateway nor the network or broadcast address
  * (-EINVAL); the gateway is read from the space's bridge. Fails with -ENOENT when the space
  * has no namespace, -EEXIST when the link name belongs to another dyno.

@@ -129,10 +129,32 @@ static bool uplink_is_ours(const struct net_link *link, const char *space_id)
 	return net_space_record_parse(link->alias, &rec) == 0 && streq(rec.space_id, space_id);
 }
 
-/* Everything inside the space namespace. */
+/* Gives the bridge exactly the gateways: adds those missing, removes any other address. */
+static int bridge_addresses(struct net_nl *space, const struct net_link *br, const struct net_addr4 *gateways, size_t n,
+			    struct error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = net_addr_add(space, br, &gateways[i], err);
+		if (r < 0)
+			return r;
+	}
+	_cleanup_free_ struct net_addr4 *have = NULL;
+	size_t n_have;
+	int r = net_addr_list(space, br, &have, &n_have, err);
+	for (size_t i = 0; r >= 0 && i < n_have; i++) {
+		bool wanted = false;
+		for (size_t k = 0; k < n && !wanted; k++)
+			wanted = have[i].addr == gateways[k].addr && have[i].prefix == gateways[k].prefix;
+		if (!wanted)
+			r = net_addr_del(space, br, &have[i], err);
+	}
+	return r;
+}
+
+/* Everything inside the space namespace. gateway[0] is the space's, gateway[1] (if n_gateways is 2) its data network's. */
 static int space_inside(struct net_nl *space, int space_fd, const char *ns_name, const struct net_link *uplink,
-			const struct net_addr4 *gateway, const struct net_uplink *addrs, const char *rules,
-			struct error *err)
+			const struct net_addr4 *gateway, size_t n_gateways, const struct net_uplink *addrs,
+			const char *rules, struct error *err)
 {
 	int r = link_up(space, "lo", err);
 	if (r < 0)
@@ -152,7 +174,7 @@ static int space_inside(struct net_nl *space, int space_fd, const char *ns_name,
 	if (r >= 0)
 		r = net_link_set_mac(space, &br, mac, err);
 	if (r >= 0)
-		r = net_addr_set(space, &br, gateway, err);
+		r = bridge_addresses(space, &br, gateway, n_gateways, err);
 	if (r >= 0)
 		r = net_link_set_up(space, &br, err);
 	net_mac_for(addrs->space, mac);
@@ -174,11 +196,20 @@ static int space_inside(struct net_nl *space, int space_fd, const char *ns_name,
 int net_space_ensure(const struct net_space_config *cfg, struct error *err)
 {
 	struct net_space_record rec = { .uplink_index = cfg->uplink_index };
-	struct net_addr4 gateway;
+	struct net_addr4 gateway[2];
+	size_t n_gateways = 1;
 	struct net_uplink addrs;
 	int r = net_id_normalize("space", cfg->space_id, rec.space_id, err);
 	if (r >= 0)
-		r = net_space_gateway(cfg->cidr, &gateway, err);
+		r = net_space_gateway(cfg->cidr, &gateway[0], err);
+	if (r >= 0 && !isempty(cfg->data_cidr)) {
+		r = net_space_gateway(cfg->data_cidr, &gateway[1], err);
+		if (r >= 0 && (net_ipv4_in(gateway[1].addr, gateway[0].addr & net_prefix_mask(gateway[0].prefix), gateway[0].prefix) ||
+			       net_ipv4_in(gateway[0].addr, gateway[1].addr & net_prefix_mask(gateway[1].prefix), gateway[1].prefix)))
+			r = error_set(err, -EINVAL, "space '%s': CIDR '%s' and data CIDR '%s' overlap", rec.space_id, cfg->cidr,
+				      cfg->data_cidr);
+		n_gateways = 2;
+	}
 	if (r >= 0)
 		r = net_uplink_plan(cfg->uplink_index, &addrs, err);
 	if (r >= 0)
@@ -256,7 +287,7 @@ int net_space_ensure(const struct net_space_config *cfg, struct error *err)
 	if (r >= 0)
 		r = net_link_set_up(host, &cu, err);
 	if (r >= 0)
-		r = space_inside(space, space_fd, ns_name, &uplink, &gateway, &addrs, rules.buf, err);
+		r = space_inside(space, space_fd, ns_name, &uplink, gateway, n_gateways, &addrs, rules.buf, err);
 	if (r >= 0)
 		r = net_addr_add(host, &out, &(struct net_addr4){ rec.outbound_ip, 32 }, err);
 	if (r >= 0)

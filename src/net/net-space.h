@@ -21,6 +21,8 @@
 struct net_space_config {
 	const char *space_id;    /* UUID */
 	const char *cidr;        /* the space's private network, "10.0.0.0/16"; spaces may share one */
+	const char *data_cidr;   /* the network of its data services (add-ons), "10.1.0.0/16", or NULL:
+				    the bridge holds its first address too, as their gateway */
 	unsigned uplink_index;   /* 0..NET_UPLINK_INDEX_MAX, unique among the spaces of this host */
 	const char *outbound_ip; /* from the outbound pool, "198.18.0.2"; unique on this host */
 	struct net_nft_space rules; /* the space's services and egress rules; may be all empty */
@@ -28,7 +30,7 @@ struct net_space_config {
 
 /*
  * Creates or corrects the network of a space: namespace, bridge br0 with the gateway address
- * (the CIDR's first address), uplink veth pair (host side cu-<first 8 hex of the id>, space
+ * (the CIDR's first address, and the data CIDR's first address when there is one), uplink veth pair (host side cu-<first 8 hex of the id>, space
  * side `uplink`, 100.64.0.0/10 addresses by uplink_index), default route, forwarding, the
  * space's nftables table, the outbound IP on cove-out and the host table.
  *

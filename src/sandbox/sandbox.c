@@ -294,7 +294,7 @@ int sandbox_memory(const char *id, uint64_t *ret_usage, uint64_t *ret_limit, uin
  * system. Iterative, going up again through "..": a dyno can build a directory tree in /app
  * deeper than any recursion or path length would cope with.
  */
-static int remove_tree(const char *path, struct error *err)
+int sandbox_remove_tree(const char *path, struct error *err)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -389,5 +389,5 @@ int sandbox_cleanup(const char *id, const char *state_dir, struct error *err)
 	r = sandbox_cgroup_remove(version, id, err);
 	if (r < 0)
 		return r;
-	return remove_tree(state_dir, err);
+	return sandbox_remove_tree(state_dir, err);
 }

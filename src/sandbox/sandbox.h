@@ -193,6 +193,13 @@ int sandbox_memory(const char *id, uint64_t *ret_usage, uint64_t *ret_limit, uin
 int sandbox_cleanup(const char *id, const char *state_dir, struct error *err);
 
 /*
+ * Removes path and everything below it, as sandbox_cleanup() removes a state directory: without
+ * following symlinks or leaving its file system, however deep the tree. Succeeds when path does
+ * not exist. For what a dyno or data service wrote and outlives its sandbox (add-on data).
+ */
+int sandbox_remove_tree(const char *path, struct error *err);
+
+/*
  * Converts between cgroup v1's cpu.shares (1024 is the default) and the cpu_weight of a spec
  * (100 is the default), in systemd's way; the results are clamped to the valid ranges,
  * 2..262144 and 1..10000.

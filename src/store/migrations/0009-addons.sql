@@ -13,7 +13,6 @@ CREATE TABLE addons (
 	username TEXT NOT NULL,
 	password TEXT NOT NULL,
 	database TEXT NOT NULL,        -- PostgreSQL's database name; '' for Redis
-	uid INTEGER NOT NULL UNIQUE,   -- the server's Unix user
 	created_at TEXT NOT NULL,
 	updated_at TEXT NOT NULL,
 	UNIQUE (space_id, private_ip)

@@ -1,0 +1,529 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Add-on servers. Design note: an add-on's server is supervised like a dyno (agent-dyno.c)
+ * but is simpler: one process, no slug, no rollout. What makes it a data service is its data
+ * directory, DATA_DIR/addons/<id>, which outlives every run of the server and is deleted only
+ * when the add-on leaves the desired state (addons:destroy). The server runs as the Debian
+ * package's own system user (postgres, redis): PostgreSQL's tools refuse a uid without a name,
+ * and each server's sandbox shows it nothing but its own data directory.
+ *
+ * The server's command is a short shell script: for PostgreSQL it makes the cluster on the
+ * first start (initdb into a temporary directory, renamed once complete, so that a crash
+ * during the first start leaves nothing half made), sets the role's password from the
+ * environment in single-user mode at every start (credential rotation is a restart), and
+ * execs the server with the plan's limits. Redis reads a configuration file the agent writes.
+ */
+#include "agent/agent-addon.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/agent-dyno.h"
+#include "agent/agent-space.h"
+#include "base/alloc.h"
+#include "base/fileio.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "net/net-dyno.h"
+
+#define USEC 1000000ull
+#define ADDON_STABLE_USEC (60 * USEC)
+
+enum addon_state { ADDON_STARTING, ADDON_UP, ADDON_CRASHED, ADDON_DOWN };
+
+struct agent_addon {
+	struct watch watch;
+	json_t *spec; /* the desired state's object (api-addons.h lists its fields) */
+	char id[ID_STRING_MAX];
+	enum addon_state state;
+	bool provisioned;     /* it has been up once: the API knows */
+	bool running;
+	struct sandbox sb;
+	int pidfd;
+	unsigned crashes;
+	uint64_t restart_at;
+	uint64_t state_since;
+	bool stopping;
+	uint64_t kill_at;
+	bool remove;          /* when stopped: delete it, data and all */
+};
+
+static const char *spec_str(const struct agent_addon *d, const char *key)
+{
+	const char *s = json_string_value(json_object_get(d->spec, key));
+	return s ? s : "";
+}
+
+static long long spec_int(const struct agent_addon *d, const char *key)
+{
+	return json_integer_value(json_object_get(d->spec, key));
+}
+
+static bool is_postgresql(const struct agent_addon *d)
+{
+	return streq(spec_str(d, "service"), "postgresql");
+}
+
+static char *state_dir(struct agent *a, const char *id)
+{
+	return xasprintf("%s/addons/%s", a->state_dir, id);
+}
+
+static char *sandbox_dir(struct agent *a, const char *id)
+{
+	return xasprintf("%s/addons/%s/sandbox", a->state_dir, id);
+}
+
+static char *data_dir(struct agent *a, const char *id)
+{
+	return xasprintf("%s/addons/%s", a->cfg->data_dir, id);
+}
+
+/* The address without its prefix: "10.1.0.2". */
+static void addon_ip(const struct agent_addon *d, char ret[16])
+{
+	snprintf(ret, 16, "%.*s", (int)strcspn(spec_str(d, "address"), "/"), spec_str(d, "address"));
+}
+
+static void addon_event(struct agent *a, const struct agent_addon *d, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void addon_event(struct agent *a, const struct agent_addon *d, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	agent_event(a, spec_str(d, "app_id"), spec_str(d, "app_name"), spec_str(d, "name"), "%s", msg);
+}
+
+static int addon_save(struct agent *a, const struct agent_addon *d, struct error *err)
+{
+	_cleanup_free_ char *dir = state_dir(a, d->id);
+	_cleanup_free_ char *path = xasprintf("%s/addon.json", dir);
+	_cleanup_free_ char *text = json_dumps(d->spec, JSON_COMPACT | JSON_SORT_KEYS);
+	int r = mkdir_p(dir, 0700, err);
+	if (r < 0)
+		return r;
+	return file_write_atomic(path, text, strlen(text), 0600, err);
+}
+
+static struct agent_addon *addon_new(struct agent *a, json_t *spec)
+{
+	struct agent_addon *d = xcalloc(1, sizeof(*d));
+	d->watch = (struct watch){ .kind = WATCH_ADDON, .obj = a };
+	d->pidfd = -1;
+	d->spec = json_deep_copy(spec);
+	snprintf(d->id, sizeof(d->id), "%s", spec_str(d, "id"));
+	d->state = ADDON_STARTING;
+	d->state_since = time_mono_usec();
+	a->addons = xrealloc(a->addons, (a->n_addons + 1) * sizeof(*a->addons));
+	a->addons[a->n_addons++] = d;
+	return d;
+}
+
+static void addon_free(struct agent_addon *d)
+{
+	if (!d)
+		return;
+	if (d->pidfd >= 0)
+		close(d->pidfd);
+	json_decref(d->spec);
+	free(d);
+}
+
+static void set_state(struct agent *a, struct agent_addon *d, enum addon_state state)
+{
+	static const char *const names[] = { "starting", "up", "crashed", "down" };
+	if (d->state == state)
+		return;
+	addon_event(a, d, "State changed from %s to %s", names[d->state], names[state]);
+	d->state = state;
+	d->state_since = time_mono_usec();
+	agent_want_report(a);
+}
+
+/* Writes a file of the server's data directory, owned by the server's user. */
+static int write_owned(const char *path, const char *text, const struct passwd *pw, struct error *err)
+{
+	int r = file_write_atomic(path, text, strlen(text), 0600, err);
+	if (r >= 0 && chown(path, pw->pw_uid, pw->pw_gid) < 0)
+		r = error_set(err, -errno, "chown '%s': %m", path);
+	return r;
+}
+
+static int mkdir_owned(const char *path, const struct passwd *pw, struct error *err)
+{
+	int r = mkdir_p(path, 0700, err);
+	if (r >= 0 && (chown(path, pw->pw_uid, pw->pw_gid) < 0 || chmod(path, 0700) < 0))
+		r = error_set(err, -errno, "own '%s': %m", path);
+	return r;
+}
+
+/* The server's command; its secrets come from the environment. */
+static char *server_command(const struct agent_addon *d, const char *ip)
+{
+	if (is_postgresql(d))
+		return xasprintf(
+			"set -e\n"
+			"B=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)\n"
+			"D=/app/pgdata\n"
+			"if [ ! -s \"$D/PG_VERSION\" ]; then\n"
+			"  rm -rf /app/pgdata.new\n"
+			"  \"$B/initdb\" -D /app/pgdata.new -U postgres -E UTF8 --locale=C --auth-local=trust"
+			" --auth-host=scram-sha-256 >/app/initdb.log 2>&1\n"
+			"  printf 'local all postgres trust\\nhost all all 0.0.0.0/0 scram-sha-256\\n' >/app/pgdata.new/pg_hba.conf\n"
+			"  printf 'CREATE ROLE \"%%s\" LOGIN;\\nCREATE DATABASE \"%%s\" OWNER \"%%s\";\\n' \"$ADDON_USER\""
+			" \"$ADDON_DATABASE\" \"$ADDON_USER\" | \"$B/postgres\" --single -D /app/pgdata.new postgres >/app/setup.log 2>&1\n"
+			"  mv /app/pgdata.new \"$D\"\n"
+			"fi\n"
+			"printf \"ALTER ROLE \\\"%%s\\\" LOGIN PASSWORD '%%s';\\n\" \"$ADDON_USER\" \"$ADDON_PASSWORD\" |"
+			" \"$B/postgres\" --single -D \"$D\" postgres >>/app/setup.log 2>&1\n"
+			"unset ADDON_PASSWORD\n"
+			"exec \"$B/postgres\" -D \"$D\" -c listen_addresses=%s -c port=%lld -c max_connections=%lld"
+			" -c shared_buffers=%lldMB -c unix_socket_directories=/tmp -c logging_collector=off\n",
+			ip, spec_int(d, "port"), spec_int(d, "max_connections"), spec_int(d, "shared_buffers_mb"));
+	return xstrdup("exec redis-server /app/redis.conf\n");
+}
+
+/* Redis's configuration: the password and limits live in a file only its user reads. */
+static int redis_config(struct agent *a, const struct agent_addon *d, const char *dir, const char *ip,
+			const struct passwd *pw, struct error *err)
+{
+	_cleanup_free_ char *data = xasprintf("%s/data", dir);
+	_cleanup_free_ char *path = xasprintf("%s/redis.conf", dir);
+	_cleanup_free_ char *text = xasprintf("bind %s\nport %lld\nprotected-mode no\nrequirepass %s\n"
+					      "maxmemory %lldmb\nmaxmemory-policy noeviction\nmaxclients %lld\n"
+					      "dir /app/data\nappendonly yes\ndaemonize no\nlogfile \"\"\n",
+					      ip, spec_int(d, "port"), spec_str(d, "password"), spec_int(d, "maxmemory_mb"),
+					      spec_int(d, "max_connections"));
+	int r = mkdir_owned(data, pw, err);
+	if (r >= 0)
+		r = write_owned(path, text, pw, err);
+	return r;
+}
+
+static void addon_start(struct agent *a, struct agent_addon *d)
+{
+	if (d->running)
+		return;
+	struct error err = { 0 };
+	const char *user = is_postgresql(d) ? "postgres" : "redis";
+	struct passwd *pw = getpwnam(user);
+	_cleanup_free_ char *dir = data_dir(a, d->id);
+	_cleanup_free_ char *sdir = sandbox_dir(a, d->id);
+	char ip[16];
+	addon_ip(d, ip);
+	int r = 0;
+	if (!pw)
+		r = error_set(&err, -ENOENT, "the system user '%s' does not exist: is the %s package installed?", user,
+			      is_postgresql(d) ? "postgresql" : "redis-server");
+	if (r >= 0)
+		r = mkdir_owned(dir, pw, &err);
+	if (r >= 0 && !is_postgresql(d))
+		r = redis_config(a, d, dir, ip, pw, &err);
+	if (r >= 0 && sandbox_cleanup(d->id, sdir, &err) < 0) {
+		log_warning("agent: clean up add-on '%s': %s", spec_str(d, "name"), err.message);
+		error_clear(&err);
+	}
+	if (r >= 0) {
+		_cleanup_free_ char *command = server_command(d, ip);
+		_cleanup_free_ char *ns = xasprintf("/run/netns/cove-d-%s", d->id);
+		char *env[] = {
+			xasprintf("ADDON_USER=%s", spec_str(d, "username")),
+			xasprintf("ADDON_DATABASE=%s", spec_str(d, "database")),
+			xasprintf("ADDON_PASSWORD=%s", spec_str(d, "password")),
+			xstrdup("HOME=/app"),
+			xstrdup("PATH=/usr/local/bin:/usr/bin:/bin"),
+			xstrdup("LANG=C.UTF-8"),
+			NULL,
+		};
+		const struct sandbox_bind binds[] = { { .source = dir, .target = "/app", .writable = true } };
+		long long mem = spec_int(d, "memory_mb");
+		struct sandbox_spec spec = {
+			.id = d->id,
+			.state_dir = sdir,
+			.hostname = spec_str(d, "name"),
+			.netns_path = ns,
+			.app_dir = dir,
+			.uid = pw->pw_uid,
+			.gid = pw->pw_gid,
+			.env = env,
+			.command = command,
+			.memory_bytes = (uint64_t)(mem > 0 ? mem : 64) << 20,
+			.pids_max = (unsigned)spec_int(d, "max_connections") + 64,
+			.output_fd = -1,
+			.binds = binds,
+			.n_binds = ARRAY_SIZE(binds),
+		};
+		addon_event(a, d, "Starting %s (%s) at %s:%lld", is_postgresql(d) ? "PostgreSQL" : "Redis",
+			    spec_str(d, "plan"), ip, spec_int(d, "port"));
+		r = sandbox_start(&spec, &d->sb, &err);
+		for (char **e = env; *e; e++)
+			free(*e);
+	}
+	if (r < 0) {
+		addon_event(a, d, "Error starting the server: %s", err.message);
+		set_state(a, d, ADDON_CRASHED);
+		d->crashes++;
+		d->restart_at = time_mono_usec() + USEC * (d->crashes > 8 ? DYNO_BACKOFF_MAX_S : (1u << d->crashes));
+		return;
+	}
+	d->running = true;
+	d->stopping = false;
+	d->pidfd = sandbox_pidfd(&d->sb);
+	if (d->pidfd < 0 || agent_watch_add(a, d->pidfd, &d->watch, &err) < 0)
+		log_error("agent: watch add-on '%s': %s", spec_str(d, "name"), err.message);
+	set_state(a, d, ADDON_STARTING);
+	d->state_since = time_mono_usec();
+}
+
+/* SIGINT: PostgreSQL's fast shutdown (SIGTERM would wait for every client); Redis saves and exits. */
+static void addon_stop(struct agent *a, struct agent_addon *d)
+{
+	if (!d->running || d->stopping)
+		return;
+	struct error err = { 0 };
+	if (sandbox_kill(&d->sb, is_postgresql(d) ? SIGINT : SIGTERM, &err) < 0)
+		log_warning("agent: stop add-on '%s': %s", spec_str(d, "name"), err.message);
+	d->stopping = true;
+	d->kill_at = time_mono_usec() + (uint64_t)(a->cfg->stop_timeout_s + 20) * USEC;
+}
+
+/* Deletes what is left of a stopped add-on: sandbox, network, data, description. */
+static void addon_delete(struct agent *a, struct agent_addon *d)
+{
+	struct error err = { 0 };
+	_cleanup_free_ char *sdir = sandbox_dir(a, d->id);
+	_cleanup_free_ char *sstate = state_dir(a, d->id);
+	_cleanup_free_ char *data = data_dir(a, d->id);
+	if (sandbox_cleanup(d->id, sdir, &err) < 0)
+		log_warning("agent: clean up add-on '%s': %s", spec_str(d, "name"), err.message);
+	error_clear(&err);
+	if (net_dyno_destroy(d->id, &err) < 0)
+		log_warning("agent: remove network of add-on '%s': %s", spec_str(d, "name"), err.message);
+	error_clear(&err);
+	if (sandbox_remove_tree(data, &err) < 0)
+		log_error("agent: delete the data of add-on '%s': %s", spec_str(d, "name"), err.message);
+	error_clear(&err);
+	if (sandbox_remove_tree(sstate, &err) < 0)
+		log_warning("agent: delete the state of add-on '%s': %s", spec_str(d, "name"), err.message);
+	log_info("agent: add-on '%s' destroyed with its data", spec_str(d, "name"));
+	for (size_t i = 0; i < a->n_addons; i++)
+		if (a->addons[i] == d) {
+			a->addons[i] = a->addons[--a->n_addons];
+			break;
+		}
+	addon_free(d);
+	agent_want_report(a);
+	agent_want_reconcile(a); /* its space may go now */
+}
+
+void agent_addon_on_exit(struct agent *a, struct agent_addon *d)
+{
+	agent_watch_del(a, d->pidfd);
+	close(d->pidfd);
+	d->pidfd = -1;
+	d->running = false;
+	_cleanup_free_ char *sdir = sandbox_dir(a, d->id);
+	int status = 0;
+	bool oom = false;
+	struct error err = { 0 };
+	sandbox_exit_status(sdir, &status, &oom, &err);
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	if (oom)
+		addon_event(a, d, "Error R15 (Memory quota vastly exceeded): the plan's %lld MB", spec_int(d, "memory_mb"));
+	addon_event(a, d, "Server exited with status %d", code);
+	if (d->remove) {
+		addon_delete(a, d);
+		return;
+	}
+	if (d->stopping) {
+		/* A restart (new password or limits): at once. */
+		d->stopping = false;
+		set_state(a, d, ADDON_DOWN);
+		addon_start(a, d);
+		return;
+	}
+	uint64_t now = time_mono_usec();
+	if (d->state == ADDON_UP && now - d->state_since >= ADDON_STABLE_USEC)
+		d->crashes = 0;
+	uint64_t delay = d->crashes == 0 ? 0 : (d->crashes >= 9 ? DYNO_BACKOFF_MAX_S : (1u << (d->crashes - 1))) * USEC;
+	d->crashes++;
+	d->restart_at = now + delay;
+	set_state(a, d, ADDON_CRASHED);
+	if (delay)
+		addon_event(a, d, "Restarting in %llu s", (unsigned long long)(delay / USEC));
+}
+
+void agent_addons_tick(struct agent *a, uint64_t now)
+{
+	for (size_t i = 0; i < a->n_addons; i++) {
+		struct agent_addon *d = a->addons[i];
+		if (d->stopping && now >= d->kill_at) {
+			addon_event(a, d, "Stopping the server with SIGKILL");
+			sandbox_kill(&d->sb, SIGKILL, NULL);
+			d->kill_at = now + 5 * USEC;
+		} else if (d->state == ADDON_STARTING && d->running && !d->stopping) {
+			if (agent_port_bound(a, d->id, (unsigned)spec_int(d, "port"))) {
+				set_state(a, d, ADDON_UP);
+				d->provisioned = true;
+			}
+		} else if (d->state == ADDON_CRASHED && !d->running && !d->remove && now >= d->restart_at) {
+			addon_start(a, d);
+		}
+	}
+}
+
+/* Its network, then its server. */
+static void addon_create(struct agent *a, json_t *spec)
+{
+	struct agent_addon *d = addon_new(a, spec);
+	struct net_dyno_config cfg = { .space_id = spec_str(d, "space_id"), .dyno_id = d->id, .address = spec_str(d, "address") };
+	struct error err = { 0 };
+	int r = net_dyno_ensure(&cfg, &err);
+	if (r >= 0)
+		r = addon_save(a, d, &err);
+	if (r < 0) {
+		/* Tried again at the next reconcile. */
+		log_error("agent: add-on '%s': %s", spec_str(d, "name"), err.message);
+		a->n_addons--;
+		addon_free(d);
+		return;
+	}
+	log_info("agent: add-on '%s' at %s", spec_str(d, "name"), spec_str(d, "address"));
+	addon_start(a, d);
+	agent_want_report(a);
+}
+
+static struct agent_addon *addon_find(struct agent *a, const char *id)
+{
+	for (size_t i = 0; i < a->n_addons; i++)
+		if (streq(a->addons[i]->id, id))
+			return a->addons[i];
+	return NULL;
+}
+
+static void addon_remove(struct agent *a, struct agent_addon *d)
+{
+	if (d->remove)
+		return;
+	d->remove = true;
+	addon_event(a, d, "Destroying the server and its data");
+	if (d->running)
+		addon_stop(a, d);
+	else
+		addon_delete(a, d);
+}
+
+void agent_addons_reconcile(struct agent *a, json_t *desired_addons)
+{
+	size_t i;
+	json_t *spec;
+	json_array_foreach(desired_addons, i, spec)
+	{
+		const char *id = json_string_value(json_object_get(spec, "id"));
+		const char *space_id = json_string_value(json_object_get(spec, "space_id"));
+		struct agent_space *s = space_id ? agent_space_find(a, space_id) : NULL;
+		if (!id || !s || !s->ensured || s->deleting)
+			continue;
+		struct agent_addon *d = addon_find(a, id);
+		if (!d) {
+			addon_create(a, spec);
+			continue;
+		}
+		if (d->remove || json_equal(d->spec, spec))
+			continue;
+		/* A new password or new limits: the server starts again with them. */
+		json_decref(d->spec);
+		d->spec = json_deep_copy(spec);
+		struct error err = { 0 };
+		if (addon_save(a, d, &err) < 0)
+			log_error("agent: add-on '%s': %s", spec_str(d, "name"), err.message);
+		addon_event(a, d, "Restarting with new settings");
+		if (d->running)
+			addon_stop(a, d);
+		else
+			addon_start(a, d);
+	}
+	/* Gone from the desired state while its space is here: destroyed. */
+	for (size_t k = 0; k < a->n_addons; k++) {
+		struct agent_addon *d = a->addons[k];
+		struct agent_space *s = agent_space_find(a, spec_str(d, "space_id"));
+		bool wanted = false;
+		json_array_foreach(desired_addons, i, spec)
+			wanted = wanted || streq(json_string_value(json_object_get(spec, "id")) ?: "", d->id);
+		if ((!wanted && s && s->ensured) || !s || s->deleting) {
+			size_t before = a->n_addons;
+			addon_remove(a, d);
+			if (a->n_addons < before)
+				k--;
+		}
+	}
+}
+
+json_t *agent_addons_report(struct agent *a)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; i < a->n_addons; i++) {
+		const struct agent_addon *d = a->addons[i];
+		json_array_append_new(list, json_pack("{s:s, s:s}", "id", d->id, "state",
+						      d->provisioned ? "provisioned" : "provisioning"));
+	}
+	return list;
+}
+
+bool agent_addons_in_space(struct agent *a, const char *space_id)
+{
+	for (size_t i = 0; i < a->n_addons; i++)
+		if (streq(spec_str(a->addons[i], "space_id"), space_id))
+			return true;
+	return false;
+}
+
+int agent_addons_load(struct agent *a, struct error *err)
+{
+	_cleanup_free_ char *root = xasprintf("%s/addons", a->state_dir);
+	int r = mkdir_p(root, 0700, err);
+	if (r < 0)
+		return r;
+	DIR *dir = opendir(root);
+	if (!dir)
+		return error_set(err, -errno, "open '%s': %m", root);
+	struct dirent *de;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		_cleanup_free_ char *path = xasprintf("%s/%s/addon.json", root, de->d_name);
+		json_t *spec = json_load_file(path, 0, NULL);
+		if (!json_is_object(spec) || !json_is_string(json_object_get(spec, "id"))) {
+			log_warning("agent: ignoring damaged add-on state '%s'", path);
+			json_decref(spec);
+			continue;
+		}
+		struct agent_addon *d = addon_new(a, spec);
+		json_decref(spec);
+		_cleanup_free_ char *sdir = sandbox_dir(a, d->id);
+		struct error e = { 0 };
+		if (sandbox_adopt(sdir, &d->sb, &e) >= 0) {
+			d->running = true;
+			d->pidfd = sandbox_pidfd(&d->sb);
+			if (d->pidfd < 0 || agent_watch_add(a, d->pidfd, &d->watch, &e) < 0)
+				log_error("agent: watch add-on '%s': %s", spec_str(d, "name"), e.message);
+			log_info("agent: adopted add-on '%s'", spec_str(d, "name"));
+		} else {
+			d->state = ADDON_CRASHED;
+			d->restart_at = 0;
+			log_info("agent: add-on '%s' ended while the agent was away", spec_str(d, "name"));
+		}
+	}
+	closedir(dir);
+	agent_want_report(a);
+	return 0;
+}
