@@ -235,7 +235,7 @@ static void addon_url(const struct addon *d, char *ret, size_t size)
 		snprintf(ret, size, "postgres://%s:%s@%s:%u/%s", d->username, d->password, d->private_ip, d->port,
 			 d->database);
 	else
-		snprintf(ret, size, "redis://:%s@%s:%u", d->password, d->private_ip, d->port);
+		snprintf(ret, size, "redis://default:%s@%s:%u", d->password, d->private_ip, d->port);
 }
 
 /* The config vars the add-on's attachments own, on every app. */

@@ -60,6 +60,8 @@ const struct cli_option cli_options[OPT_MAX_] = {
 	[OPT_TIMEOUT] = { "timeout", 0, "SECONDS", "give up after this long (default 1500)" },
 	[OPT_DYNO_NAME] = { "dyno-name", 0, "DYNO", "the dyno (web.1), as heroku's -d" },
 	[OPT_PROCESS_TYPE] = { "process-type", 'p', "TYPE", "the process type (web)" },
+	[OPT_AS] = { "as", 0, "NAME", "the attachment's name: NAME_URL is its config var" },
+	[OPT_NAME] = { "name", 0, "NAME", "the add-on's name (default: generated, postgresql-<adjective>-<number>)" },
 	[OPT_HELP] = { "help", 'h', NULL, "show the help of the command" },
 };
 

@@ -67,6 +67,8 @@ enum cli_opt {
 	OPT_TIMEOUT,
 	OPT_DYNO_NAME,
 	OPT_PROCESS_TYPE,
+	OPT_AS,
+	OPT_NAME,
 	OPT_HELP,
 	OPT_MAX_
 };
@@ -117,6 +119,7 @@ extern const struct cli_command cli_build_commands[];
 extern const struct cli_command cli_network_commands[];
 extern const struct cli_command cli_run_commands[];
 extern const struct cli_command cli_bastion_commands[];
+extern const struct cli_command cli_addon_commands[];
 
 struct cli_api;
 

@@ -29,6 +29,7 @@ static const struct {
 	{ "Releases", cli_release_commands }, { "Dynos", cli_ps_commands },       { "Builds", cli_build_commands },
 	{ "Logs", cli_log_commands },         { "Space network", cli_network_commands },
 	{ "One-off dynos", cli_run_commands },
+	{ "Add-ons", cli_addon_commands },
 	{ "Bastion", cli_bastion_commands },
 	{ "Administration", cli_admin_commands },
 };

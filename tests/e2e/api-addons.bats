@@ -100,7 +100,7 @@ latest_release() {
 	[[ "$(jq -r .name <<<"$redis")" =~ ^redis-[a-z]+-[0-9]+$ ]]
 	[ "$(jq -c .config_vars <<<"$redis")" = '["REDIS_URL"]' ]
 	report "$(jq -r .id <<<"$redis")"
-	[[ "$(api GET /apps/web1/config-vars | jq -r .REDIS_URL)" =~ ^redis://:[0-9a-f]{64}@10\.1\.0\.[0-9]+:6379$ ]]
+	[[ "$(api GET /apps/web1/config-vars | jq -r .REDIS_URL)" =~ ^redis://default:[0-9a-f]{64}@10\.1\.0\.[0-9]+:6379$ ]]
 	# Every add-on of the space has its own address.
 	[ "$(api GET /apps/web1/addons | jq -r '[.[].private_ip] | unique | length')" = 3 ]
 }

@@ -93,8 +93,8 @@ runtime_cleanup() {
 	for app in $(api GET /apps | jq -r '.[].name'); do
 		api DELETE "/apps/$app" >/dev/null
 	done
-	for i in $(seq 1 50); do
-		[ -z "$(ls "$COVED_DATA/agent/dynos" 2>/dev/null)" ] && break
+	for i in $(seq 1 100); do
+		[ -z "$(ls "$COVED_DATA/agent/dynos" "$COVED_DATA/agent/addons" 2>/dev/null | grep -v ':$')" ] && break
 		sleep 0.2
 	done
 	for space in $(api GET /spaces | jq -r '.[].name'); do
@@ -107,7 +107,7 @@ runtime_cleanup() {
 	coved_stop
 	# The safety net: whatever the agent could not remove.
 	local f
-	for f in "$COVED_DATA"/agent/dynos/*/sandbox/pid; do
+	for f in "$COVED_DATA"/agent/dynos/*/sandbox/pid "$COVED_DATA"/agent/addons/*/sandbox/pid; do
 		[ -e "$f" ] || continue
 		for pid in $(sed -n 's/^\(shim\|init\)_pid=\([0-9]*\)$/\2/p' "$f"); do kill -9 "$pid" 2>/dev/null || true; done
 	done
