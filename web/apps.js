@@ -208,51 +208,88 @@ async function resources(ctx) {
 	return [card('Formation', h('p', { class: 'hint' }, 'How many dynos of each process type run, and how large. Sizes: Private-XS 512 MB, Private-S 1 GB, Private-M 2.5 GB, Private-L 14 GB.'), formationEl), addonsCard(ctx)];
 }
 
+// The catalog of add-on services and their plans, read once per page view.
+async function addonCatalog(signal) {
+	const services = await apiList('/addon-services', { signal });
+	return Promise.all(services.map(async (s) => ({
+		service: s,
+		plans: await apiList(`/addon-services/${seg(s.name)}/plans`, { signal }),
+	})));
+}
+
+function planLimits(p) {
+	const l = p.limits || {};
+	const size = l.storage_gb !== undefined ? `${l.storage_gb} GB storage` : `${l.maxmemory_mb} MB maxmemory`;
+	return `${l.memory_mb} MB memory, ${l.max_connections} connections, ${size}`;
+}
+
 function addonsCard(ctx) {
 	const { app, life, path } = ctx;
+	let catalog = null;
+	let creating = false;
 	const el = live(life, async () => {
 		let addons;
 		try {
 			addons = await apiList(`${path}/addons`, { signal: life.signal });
+			if (!catalog) catalog = await addonCatalog(life.signal);
+			creating = addons.some((a) => a.state !== 'provisioned');
 		} catch (err) {
 			if (notAvailable(err)) return notice('info', 'Add-ons (PostgreSQL and Redis inside the space) are not available on this cove yet.');
 			throw err;
 		}
-		const plan = h('input', { class: 'input', name: 'plan', required: true, list: 'addon-plans', placeholder: 'heroku-postgresql:private-0', autocomplete: 'off', spellcheck: 'false' });
+		const service = h('select', { class: 'input', name: 'service', required: true, 'aria-label': 'Service' },
+			catalog.map((c) => h('option', { value: c.service.name }, c.service.human_name)));
+		const plan = h('select', { class: 'input', name: 'plan', required: true, 'aria-label': 'Plan' });
+		const limits = h('p', { class: 'hint', 'aria-live': 'polite' });
+		const fillPlans = () => {
+			const c = catalog.find((x) => x.service.name === service.value) || catalog[0];
+			plan.replaceChildren(...(c ? c.plans : []).map((p) => h('option', { value: p.name, selected: p.default || null }, p.human_name)));
+			showLimits();
+		};
+		const showLimits = () => {
+			const c = catalog.find((x) => x.service.name === service.value);
+			const p = c && c.plans.find((x) => x.name === plan.value);
+			limits.textContent = p ? `${p.name}: ${planLimits(p)}.` : '';
+		};
+		service.addEventListener('change', fillPlans);
+		plan.addEventListener('change', showLimits);
+		fillPlans();
 		return h('div', null,
 			table([
-				['Add-on', (a) => h('strong', null, a.name)],
+				['Add-on', (a) => h('span', null, h('strong', null, a.name), ' ', h('span', { class: 'hint' }, (a.addon_service && a.addon_service.name) || ''))],
 				['Plan', (a) => (a.plan && a.plan.name) || ''],
-				['State', (a) => badge(a.state || 'provisioned')],
+				['State', (a) => badge(a.state === 'provisioned' ? 'up' : 'starting', a.state === 'provisioned' ? 'created' : 'creating')],
 				['Config', (a) => (a.config_vars || []).map((v) => mono(v))],
-				['', (a) => h('button', {
-					type: 'button', class: 'btn btn-small btn-danger',
+				['Address', (a) => (a.private_ip ? mono(`${a.private_ip}:${a.port}`) : '—')],
+				['', (a) => (a.app && a.app.name !== app.name ? h('span', { class: 'hint' }, `of ${a.app.name}`) : h('button', {
+					type: 'button', class: 'btn btn-small btn-danger', 'aria-label': `Destroy ${a.name}`,
 					onclick: async () => {
-						if (!await confirm({ title: `Destroy ${a.name}?`, message: 'Its data is deleted with it.', action: 'Destroy add-on', danger: true, name: a.name })) return;
+						if (!await confirm({ title: `Destroy ${a.name}?`, message: 'Its server stops and its data is deleted. This cannot be undone.', action: 'Destroy add-on', danger: true, name: a.name })) return;
 						try {
 							await api('DELETE', `${path}/addons/${seg(a.id)}`);
-							flash('ok', `Add-on ${a.name} destroyed.`);
+							flash('ok', `Add-on ${a.name} destroyed with its data.`);
 							el.reload();
 						} catch (err) {
 							flash('error', describe(err));
 						}
 					},
-				}, 'Destroy…'), 'actions'],
+				}, 'Destroy…')), 'actions'],
 			], addons, { caption: 'Add-ons', empty: 'No add-ons.' }),
-			h('datalist', { id: 'addon-plans' },
-				['heroku-postgresql:private-0', 'heroku-postgresql:standard-0', 'heroku-redis:private-3', 'heroku-redis:premium-0'].map((p) => h('option', { value: p }))),
 			form({ class: 'inline-form', 'aria-label': 'Create an add-on' }, [
+				field('Service', service),
 				field('Plan', plan),
 				h('button', { type: 'submit', class: 'btn btn-primary' }, 'Create add-on'),
 			], async () => {
-				const a = await api('POST', `${path}/addons`, { plan: plan.value.trim() });
+				const a = await api('POST', `${path}/addons`, { plan: plan.value });
 				el.reload();
-				return `Add-on ${a.name} is being created for ${app.name}.`;
-			}));
+				return `Add-on ${a.name} is being created in the space of ${app.name}; ${(a.config_vars || []).join(', ')} is set once it is up.`;
+			}),
+			limits);
 	}, { label: 'Loading add-ons' });
 	el.reload();
-	life.every(4000, async () => {
-		await el.reload();
+	// Followed only while an add-on is being created: a reload rebuilds the form.
+	life.every(3000, async () => {
+		if (creating) await el.reload();
 		return !el.querySelector('.notice-info');
 	});
 	return card('Add-ons', el);

@@ -574,7 +574,26 @@ try {
 		await open(`/apps/${appName}/resources`);
 		const addons = await served('GET', `/apps/${appName}/addons`);
 		if (!addons) await see('Add-ons (PostgreSQL and Redis inside the space) are not available on this cove yet');
-		else await page.getByRole('button', { name: 'Create add-on' }).waitFor();
+		else {
+			// Create one from the service and plan selects, then destroy it typing its name.
+			await page.getByRole('button', { name: 'Create add-on' }).waitFor();
+			await page.getByLabel('Service', { exact: true }).selectOption('heroku-redis');
+			await page.getByLabel('Plan', { exact: true }).selectOption('heroku-redis:premium-0');
+			await see('heroku-redis:premium-0: 128 MB memory, 40 connections, 50 MB maxmemory.');
+			await page.getByRole('button', { name: 'Create add-on' }).click();
+			const row = page.locator('main tr', { hasText: 'heroku-redis:premium-0' });
+			await row.waitFor();
+			await row.getByText('REDIS_URL').waitFor();
+			const [addon] = await must(200, 'GET', `/apps/${appName}/addons`);
+			await row.getByRole('button', { name: `Destroy ${addon.name}` }).click();
+			const dialog = page.getByRole('dialog');
+			await dialog.waitFor();
+			assert(await dialog.getByRole('button', { name: 'Destroy add-on' }).isDisabled(), 'destroying waits for the name');
+			await dialog.getByRole('textbox').fill(addon.name);
+			await dialog.getByRole('button', { name: 'Destroy add-on' }).click();
+			await flashSays(`Add-on ${addon.name} destroyed with its data.`);
+			assert((await must(200, 'GET', `/apps/${appName}/addons`)).length === 0, 'the add-on is gone');
+		}
 		await open(`/apps/${appName}/access`);
 		await page.locator('main tr', { hasText: 'admin@cove.local' }).waitFor();
 		await page.locator('main tr', { hasText: MEMBER.email }).waitFor();
