@@ -174,8 +174,10 @@ wait_db_rows() {
 	# A dyno of another space: the same address is its own space's, where nothing answers.
 	run in_dyno_net farapp worker.1 timeout 5 nc -z -w 2 "$ip" 5432
 	[ "$status" -ne 0 ]
-	# The path itself works from myapp's dyno.
+	# The path itself works from myapp's dyno, and from the space namespace (the bastion's way
+	# in, docs/addons.md).
 	in_dyno_net myapp worker.1 timeout 5 nc -z -w 2 "$ip" 5432
+	ip netns exec "cove-s-$space" timeout 5 nc -z -w 2 "$ip" 5432
 }
 
 @test "pg:credentials:rotate: a new password in the server and in config, with a release" {
