@@ -955,6 +955,24 @@ int api_addons_report(struct api_request *req, json_t *addons, struct error *err
 	return 0;
 }
 
+int api_addons_app_destroyed(struct api_request *req, const char *app_id, struct error *err)
+{
+	_cleanup_free_ struct attachment *list = NULL;
+	size_t n;
+	int r = attachments_query(req, "t.app_id != ? AND t.addon_id IN (SELECT id FROM addons WHERE app_id = ?)",
+				  SV_ARGS(SV_TEXT(app_id), SV_TEXT(app_id)), &list, &n, err);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		struct addon d;
+		r = addon_load_by(req, list[i].addon_id, &d, err);
+		if (r >= 0)
+			r = streq(d.state, "provisioned")
+				    ? attachment_detach(req, &d, &list[i], err)
+				    : store_exec(req->store, "DELETE FROM addon_attachments WHERE id = ?",
+						 SV_ARGS(SV_TEXT(list[i].id)), err);
+	}
+	return r;
+}
+
 int api_addons_config_check(struct api_request *req, const char *app_id, json_t *keys, struct error *err)
 {
 	_cleanup_strbuf_ struct strbuf owned = STRBUF_INIT;

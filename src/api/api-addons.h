@@ -61,6 +61,13 @@ int api_addons_desired(struct api_request *req, const char *space_id, json_t *li
 int api_addons_report(struct api_request *req, json_t *addons, struct error *err);
 
 /*
+ * Before an app is destroyed (its add-ons go with it): detaches its add-ons from the other
+ * apps they are attached to, each with a release there. The app's own attachments of other
+ * apps' add-ons go with its rows.
+ */
+int api_addons_app_destroyed(struct api_request *req, const char *app_id, struct error *err);
+
+/*
  * Refuses (-EINVAL, "Cannot overwrite attachment values DATABASE_URL.") a config change of
  * the app that would set or unset a config var owned by an attachment; keys is the change's
  * object (key -> value or null).

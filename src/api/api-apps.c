@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include "api/api-addons.h"
 #include "api/api-apps.h"
 #include "api/api-domains.h"
 
@@ -317,6 +318,10 @@ static int app_destroy(struct api_request *req, struct error *err)
 	if (a.space.team.role != TEAM_ROLE_ADMIN && !streq_ptr(owner, req->user.id))
 		return error_set(err, -EACCES, "only the app's creator or an admin of team '%s' may destroy '%s'",
 				 a.space.team.name, a.name);
+	/* Its add-ons go with it (ON DELETE CASCADE), out of the other apps' config first. */
+	r = api_addons_app_destroyed(req, a.id, err);
+	if (r < 0)
+		return r;
 	json_t *gone = app_json(req, &a);
 	/* Config, slugs, releases and formation go with the app (ON DELETE CASCADE). */
 	r = store_exec(req->store, "DELETE FROM releases WHERE app_id = ?", SV_ARGS(SV_TEXT(a.id)), err);

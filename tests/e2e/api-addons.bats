@@ -171,6 +171,18 @@ latest_release() {
 	[ "$(api_expect 201 POST /apps/web1/addons '{"plan":"postgresql"}' | jq -c .config_vars)" = '["DATABASE_URL"]' ]
 }
 
+@test "destroying an app takes its add-ons out of the other apps' config, with a release" {
+	api_expect 201 POST /apps '{"name":"owner","space":"prod"}' >/dev/null
+	d=$(api_expect 201 POST /apps/owner/addons '{"plan":"postgresql:essential-1"}')
+	report "$(jq -r .id <<<"$d")"
+	api_expect 201 POST /addon-attachments "{\"addon\":\"$(jq -r .name <<<"$d")\",\"app\":\"web2\",\"name\":\"OWNER_DB\"}" >/dev/null
+	[[ "$(api GET /apps/web2/config-vars | jq -r .OWNER_DB_URL)" == postgres://* ]]
+	api_expect 200 DELETE /apps/owner >/dev/null
+	[ "$(api GET /apps/web2/config-vars | jq -r .OWNER_DB_URL)" = null ]
+	[[ "$(latest_release web2)" == *" Detach OWNER_DB (@ref:$(jq -r .name <<<"$d")) resource" ]]
+	refused 404 not_found GET "/addons/$(jq -r .name <<<"$d")"
+}
+
 @test "the agent's desired state carries the add-ons of its spaces" {
 	desired=$(api_as "$(cat "$BATS_FILE_TMPDIR/host.token")" GET /agent/desired)
 	[ "$(jq '[.addons[] | select(.service == "postgresql")] | length' <<<"$desired")" -ge 1 ]
