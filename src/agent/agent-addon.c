@@ -422,6 +422,18 @@ static void addon_remove(struct agent *a, struct agent_addon *d)
 		addon_delete(a, d);
 }
 
+/* A new password or new limits: the server starts again with them. */
+static bool needs_restart(json_t *old, json_t *new)
+{
+	static const char *const keys[] = { "password", "memory_mb", "max_connections", "maxmemory_mb", "shared_buffers_mb", "port" };
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		json_t *o = json_object_get(old, keys[i]), *n = json_object_get(new, keys[i]);
+		if ((o || n) && !json_equal(o, n))
+			return true;
+	}
+	return false;
+}
+
 void agent_addons_reconcile(struct agent *a, json_t *desired_addons)
 {
 	size_t i;
@@ -440,12 +452,14 @@ void agent_addons_reconcile(struct agent *a, json_t *desired_addons)
 		}
 		if (d->remove || json_equal(d->spec, spec))
 			continue;
-		/* A new password or new limits: the server starts again with them. */
+		bool restart = needs_restart(d->spec, spec);
 		json_decref(d->spec);
 		d->spec = json_deep_copy(spec);
 		struct error err = { 0 };
 		if (addon_save(a, d, &err) < 0)
 			log_error("agent: add-on '%s': %s", spec_str(d, "name"), err.message);
+		if (!restart)
+			continue; /* a new name of its app, say */
 		addon_event(a, d, "Restarting with new settings");
 		if (d->running)
 			addon_stop(a, d);
