@@ -115,9 +115,9 @@ void addon_plan_human_name(const struct addon_plan *p, char *ret, size_t size)
 			*c = ' ';
 }
 
-unsigned long addon_plan_shared_buffers_mb(const struct addon_plan *p, unsigned long host_mb)
+unsigned long addon_shared_buffers_mb(unsigned long memory_mb, unsigned long host_mb)
 {
-	unsigned long mb = p->memory_mb / 4;
+	unsigned long mb = memory_mb / 4;
 	if (host_mb && mb > host_mb / 16)
 		mb = host_mb / 16;
 	return mb < 16 ? 16 : mb;

@@ -62,11 +62,12 @@ void addon_plan_full_name(const struct addon_plan *p, char *ret, size_t size);
 void addon_plan_human_name(const struct addon_plan *p, char *ret, size_t size);
 
 /*
- * PostgreSQL's shared_buffers for a plan on a host with host_mb of memory: a quarter of the
- * plan's memory, as Heroku tunes it, but never more than a sixteenth of the host's, so that a
- * large plan still starts on a small host. At least 16 MB.
+ * PostgreSQL's shared_buffers for a server of memory_mb (its plan's) on a host with host_mb of
+ * memory: a quarter of the plan's memory, as Heroku tunes it, but never more than a sixteenth
+ * of the host's, so that a large plan still starts on a small host. At least 16 MB. The agent
+ * decides it, knowing its host.
  */
-unsigned long addon_plan_shared_buffers_mb(const struct addon_plan *p, unsigned long host_mb);
+unsigned long addon_shared_buffers_mb(unsigned long memory_mb, unsigned long host_mb);
 
 /*
  * A new add-on name in Heroku's style: "<alias>-<adjective>-<1..9999>", from the random

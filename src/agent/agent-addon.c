@@ -15,6 +15,8 @@
  */
 #include "agent/agent-addon.h"
 
+#include "addons/addon-plan.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -166,6 +168,12 @@ static int mkdir_owned(const char *path, const struct passwd *pw, struct error *
 	return r;
 }
 
+static unsigned long host_memory_mb(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+	return pages > 0 && size > 0 ? (unsigned long)pages / 1024 * (unsigned long)size / 1024 : 0;
+}
+
 /* The server's command; its secrets come from the environment. */
 static char *server_command(const struct agent_addon *d, const char *ip)
 {
@@ -187,8 +195,9 @@ static char *server_command(const struct agent_addon *d, const char *ip)
 			" \"$B/postgres\" --single -D \"$D\" postgres >>/app/setup.log 2>&1\n"
 			"unset ADDON_PASSWORD\n"
 			"exec \"$B/postgres\" -D \"$D\" -c listen_addresses=%s -c port=%lld -c max_connections=%lld"
-			" -c shared_buffers=%lldMB -c unix_socket_directories=/tmp -c logging_collector=off\n",
-			ip, spec_int(d, "port"), spec_int(d, "max_connections"), spec_int(d, "shared_buffers_mb"));
+			" -c shared_buffers=%luMB -c unix_socket_directories=/tmp -c logging_collector=off\n",
+			ip, spec_int(d, "port"), spec_int(d, "max_connections"),
+			addon_shared_buffers_mb((unsigned long)spec_int(d, "memory_mb"), host_memory_mb()));
 	return xstrdup("exec redis-server /app/redis.conf\n");
 }
 
@@ -425,7 +434,7 @@ static void addon_remove(struct agent *a, struct agent_addon *d)
 /* A new password or new limits: the server starts again with them. */
 static bool needs_restart(json_t *old, json_t *new)
 {
-	static const char *const keys[] = { "password", "memory_mb", "max_connections", "maxmemory_mb", "shared_buffers_mb", "port" };
+	static const char *const keys[] = { "password", "memory_mb", "max_connections", "maxmemory_mb", "port" };
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 		json_t *o = json_object_get(old, keys[i]), *n = json_object_get(new, keys[i]);
 		if ((o || n) && !json_equal(o, n))

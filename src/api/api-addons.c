@@ -904,20 +904,17 @@ int api_addons_desired(struct api_request *req, const char *space_id, json_t *li
 	const char *data_cidr = store_rows_text(rows, 1);
 	const char *net = !isempty(data_cidr) ? data_cidr : store_rows_text(rows, 0);
 	const char *slash = strchr(net, '/');
-	long host_mb = sysconf(_SC_PHYS_PAGES) / 1024 * (sysconf(_SC_PAGESIZE) / 1024);
 	for (size_t i = 0; i < n; i++) {
 		const struct addon *d = &addons[i];
 		_cleanup_free_ char *address = xasprintf("%s%s", d->private_ip, slash ? slash : "/24");
 		json_array_append_new(
-			list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s}",
+			list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:s}",
 					"id", d->id, "name", d->name, "space_id", d->space_id, "app_id", d->app_id, "app_name", d->app_name, "service",
 					d->plan->service->kind == ADDON_POSTGRESQL ? "postgresql" : "redis", "address", address,
 					"port", (int)d->port, "username", d->username, "password",
 					d->password, "database", d->database, "memory_mb", (json_int_t)d->plan->memory_mb,
 					"max_connections", (json_int_t)d->plan->max_connections, "maxmemory_mb",
-					(json_int_t)d->plan->maxmemory_mb, "shared_buffers_mb",
-					(json_int_t)addon_plan_shared_buffers_mb(d->plan, host_mb > 0 ? (unsigned long)host_mb : 0),
-					"plan", d->plan->name));
+					(json_int_t)d->plan->maxmemory_mb, "plan", d->plan->name));
 	}
 	return 0;
 }

@@ -49,7 +49,7 @@ int api_addon_endpoint(struct api_request *req, const char *app_ref, const char 
 /*
  * The desired state of a space's add-ons for its agent: appends one object per add-on to list
  * (id, name, space_id, app_id, app_name, service, plan, address "10.1.0.2/16", port, username, password,
- * database, memory_mb, max_connections, maxmemory_mb, shared_buffers_mb).
+ * database, memory_mb, max_connections, maxmemory_mb).
  */
 int api_addons_desired(struct api_request *req, const char *space_id, json_t *list, struct error *err);
 

@@ -76,9 +76,9 @@ static void test_shared_buffers(void **state)
 {
 	const struct addon_plan *p;
 	assert_int_equal(addon_plan_find("postgresql:standard-4", NULL, &p, NULL), 0);
-	assert_int_equal(addon_plan_shared_buffers_mb(p, 1024 * 1024), 30720 / 4);
-	assert_int_equal(addon_plan_shared_buffers_mb(p, 16384), 1024); /* a sixteenth of a small host */
-	assert_int_equal(addon_plan_shared_buffers_mb(p, 64), 16);      /* never below 16 MB */
+	assert_int_equal(addon_shared_buffers_mb(p->memory_mb, 1024 * 1024), 30720 / 4);
+	assert_int_equal(addon_shared_buffers_mb(p->memory_mb, 16384), 1024); /* a sixteenth of a small host */
+	assert_int_equal(addon_shared_buffers_mb(p->memory_mb, 64), 16);      /* never below 16 MB */
 }
 
 static void test_names(void **state)
