@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "api/api-apps.h"
 #include "api/api-releases.h"
