@@ -502,6 +502,15 @@ json_t *agent_addons_report(struct agent *a)
 	return list;
 }
 
+void agent_addons_free(struct agent *a)
+{
+	for (size_t i = 0; i < a->n_addons; i++)
+		addon_free(a->addons[i]);
+	free(a->addons);
+	a->addons = NULL;
+	a->n_addons = 0;
+}
+
 bool agent_addons_in_space(struct agent *a, const char *space_id)
 {
 	for (size_t i = 0; i < a->n_addons; i++)

@@ -35,5 +35,8 @@ void agent_addon_on_exit(struct agent *a, struct agent_addon *d);
 /* The add-on part of a report: [{id, state}], state "provisioning" or "provisioned". */
 json_t *agent_addons_report(struct agent *a);
 
+/* Forgets the add-ons when the agent stops (their servers keep running). */
+void agent_addons_free(struct agent *a);
+
 /* True while an add-on of the space is still on this host (the space may not go yet). */
 bool agent_addons_in_space(struct agent *a, const char *space_id);

@@ -362,6 +362,7 @@ out:
 	free(a->slugs);
 	agent_routers_free(a);
 	agent_resolvers_free(a);
+	agent_addons_free(a);
 	if (a->signal_fd >= 0)
 		close(a->signal_fd);
 	if (a->timer_fd >= 0)
