@@ -5,6 +5,7 @@
  *   GET    /addon-services[/:service[/plans[/:plan]]], /plans/:plan   the catalog
  *   POST   /apps/:app/addons          {plan, attachment{name}, config, confirm, name}
  *   GET    /apps/:app/addons[/:addon], /addons[/:addon]
+ *   PATCH  /apps/:app/addons/:addon   {plan}: another plan of its service (addons:upgrade)
  *   DELETE /apps/:app/addons/:addon   destroys it, with its data
  *   POST   /addons/:addon/actions/rotate-credentials    (cove's own) a new password
  *   GET    /apps/:app/addon-attachments[/:attachment], /addons/:addon/addon-attachments,
@@ -685,6 +686,46 @@ static int addon_info(struct api_request *req, struct error *err)
 	return r < 0 ? r : reply_addon(req, 200, &d, err);
 }
 
+/* A new plan of the same service: the server restarts with its limits, and keeps its data. */
+static int addon_update(struct api_request *req, struct error *err)
+{
+	struct app a;
+	struct addon d;
+	const char *plan_ref;
+	int r = api_app_load(req, req->params[0], &a, err);
+	if (r >= 0)
+		r = app_addon_find(req, &a, req->params[1], &d, err);
+	if (r >= 0 && !req->body)
+		r = error_set(err, -EINVAL, "plan is required");
+	if (r >= 0)
+		r = api_body_ref(req, "plan", true, &plan_ref, err);
+	if (r < 0)
+		return r;
+	if (!streq(d.app_id, a.id))
+		return error_set(err, -EINVAL, "add-on '%s' belongs to app '%s': change its plan there", d.name, d.app_name);
+	const struct addon_plan *plan;
+	r = addon_plan_find(plan_ref, strchr(plan_ref, ':') ? NULL : d.plan->service, &plan, err);
+	if (r < 0)
+		return r;
+	if (plan->service != d.plan->service)
+		return error_set(err, -EINVAL, "add-on '%s' is a %s add-on: its plan must be one of '%s'", d.name,
+				 d.plan->service->human_name, d.plan->service->name);
+	if (plan == d.plan)
+		return reply_addon(req, 200, &d, err);
+	char from[96], to[96];
+	addon_plan_full_name(d.plan, from, sizeof(from));
+	addon_plan_full_name(plan, to, sizeof(to));
+	d.plan = plan;
+	time_now_iso(d.updated_at);
+	r = store_exec(req->store, "UPDATE addons SET plan_id = ?, updated_at = ? WHERE id = ?",
+		       SV_ARGS(SV_TEXT(plan->id), SV_TEXT(d.updated_at), SV_TEXT(d.id)), err);
+	if (r < 0)
+		return r;
+	req->changes_desired = true;
+	api_set_action(req, "Change the plan of add-on %s from %s to %s", d.name, from, to);
+	return reply_addon(req, 200, &d, err);
+}
+
 static int addon_destroy(struct api_request *req, struct error *err)
 {
 	struct app a;
@@ -1051,6 +1092,7 @@ const struct api_route api_addon_routes[] = {
 	{ "GET", "/apps/:app/addons", app_addons_list, 0 },
 	{ "POST", "/apps/:app/addons", addon_create, 0 },
 	{ "GET", "/apps/:app/addons/:addon", app_addon_info, 0 },
+	{ "PATCH", "/apps/:app/addons/:addon", addon_update, 0 },
 	{ "DELETE", "/apps/:app/addons/:addon", addon_destroy, 0 },
 	{ "GET", "/addons", addons_list, 0 },
 	{ "GET", "/addons/:addon", addon_info, 0 },

@@ -301,6 +301,35 @@ static int addons_destroy_run(struct cli *c, struct error *err)
 	return 0;
 }
 
+static int addons_upgrade_run(struct cli *c, struct error *err)
+{
+	const char *app;
+	int r = cli_app(c, &app, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *path = cli_path("/apps/%s/addons/%s", app, c->args[0]);
+	_cleanup_json_ json_t *before = NULL;
+	r = cli_get(c, path, &before, err);
+	if (r < 0)
+		return r;
+	/* "standard-2" means a plan of the add-on's own service. */
+	const char *plan = c->args[1];
+	_cleanup_free_ char *full = strchr(plan, ':') ? xstrdup(plan)
+						       : xasprintf("%s:%s", cli_json_str(before, "addon_service.name"), plan);
+	_cleanup_json_ json_t *body = json_pack("{s:{s:s}}", "plan", "name", full);
+	_cleanup_json_ json_t *after = NULL;
+	r = cli_send(c, "PATCH", path, body, &after, err);
+	if (r < 0)
+		return r;
+	if (cli_has(c, OPT_JSON)) {
+		cli_print_json(after);
+		return 0;
+	}
+	printf("Changing %s on %s from %s to %s... done\n", cli_json_str(after, "name"), app, cli_json_str(before, "plan.name"),
+	       cli_json_str(after, "plan.name"));
+	return 0;
+}
+
 static int addons_services_run(struct cli *c, struct error *err)
 {
 	_cleanup_json_ json_t *list = NULL;
@@ -469,6 +498,10 @@ const struct cli_command cli_addon_commands[] = {
 	  "destroy an add-on and delete its data", "cove addons:destroy postgresql-triangular-2817 -a myapp --confirm myapp" },
 	{ "addons:remove", addons_destroy_run, CLI_APP_FLAGS | CLI_FLAG(OPT_CONFIRM), 1, 1, "ADDON --confirm APP", NULL, NULL,
 	  false, true },
+	{ "addons:upgrade", addons_upgrade_run, CLI_APP_FLAGS | CLI_FLAG(OPT_JSON), 2, 2, "ADDON PLAN",
+	  "change an add-on's plan: its server restarts with the new limits and keeps its data",
+	  "cove addons:upgrade DATABASE standard-2 -a myapp" },
+	{ "addons:downgrade", addons_upgrade_run, CLI_APP_FLAGS | CLI_FLAG(OPT_JSON), 2, 2, "ADDON PLAN", NULL, NULL, false, true },
 	{ "addons:services", addons_services_run, CLI_FLAG(OPT_JSON), 0, 0, NULL, "list the add-on services",
 	  "cove addons:services" },
 	{ "addons:plans", addons_plans_run, CLI_FLAG(OPT_JSON), 1, 1, "SERVICE", "list a service's plans and their limits",

@@ -183,6 +183,17 @@ latest_release() {
 	refused 404 not_found GET "/addons/$(jq -r .name <<<"$d")"
 }
 
+@test "PATCH changes the plan within the service and changes nothing else" {
+	d=$(api_expect 201 POST /apps/web2/addons '{"plan":"redis:premium-1"}')
+	name=$(jq -r .name <<<"$d")
+	[ "$(api_expect 200 PATCH "/apps/web2/addons/$name" '{"plan":"heroku-redis:premium-3"}' | jq -r .plan.name)" = heroku-redis:premium-3 ]
+	[ "$(api_expect 200 PATCH "/apps/web2/addons/$name" '{"plan":{"name":"premium-2"}}' | jq -r .plan.name)" = heroku-redis:premium-2 ]
+	[ "$(api GET "/addons/$name" | jq -r .private_ip)" = "$(jq -r .private_ip <<<"$d")" ]
+	refused 422 invalid_params PATCH "/apps/web2/addons/$name" '{"plan":"heroku-postgresql:standard-0"}'
+	refused 404 not_found PATCH "/apps/web2/addons/$name" '{"plan":"premium-9"}'
+	refused 422 invalid_params PATCH "/apps/web2/addons/$name" '{}'
+}
+
 @test "the agent's desired state carries the add-ons of its spaces" {
 	desired=$(api_as "$(cat "$BATS_FILE_TMPDIR/host.token")" GET /agent/desired)
 	[ "$(jq '[.addons[] | select(.service == "postgresql")] | length' <<<"$desired")" -ge 1 ]

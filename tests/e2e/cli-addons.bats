@@ -80,6 +80,21 @@ teardown_file() {
 	[[ "$msg" == *"no heroku-redis add-on"* ]]
 }
 
+@test "addons:upgrade changes the plan within the service, in the desired state too" {
+	run cove addons:upgrade DATABASE standard-2 -a myapp
+	[ "$status" -eq 0 ]
+	[ "$output" = "Changing postgresql-round-42 on myapp from heroku-postgresql:standard-0 to heroku-postgresql:standard-2... done" ]
+	[ "$(api GET /addons/postgresql-round-42 | jq -r .plan.name)" = heroku-postgresql:standard-2 ]
+	[ "$(api GET /addons/postgresql-round-42 | jq -r .state)" = provisioned ]
+	msg=$(cli_refused 1 addons:upgrade DATABASE heroku-redis:mini -a myapp)
+	[[ "$msg" == *"heroku-postgresql"* ]]
+	cli_refused 1 addons:upgrade DATABASE standard-9 -a myapp
+	api_expect 201 POST /addon-attachments '{"addon":"postgresql-round-42","app":"reports","name":"UP"}' >/dev/null
+	msg=$(cli_refused 1 addons:upgrade UP standard-3 -a reports)
+	[[ "$msg" == *"belongs to app 'myapp'"* ]]
+	api_expect 200 DELETE "/addon-attachments/$(api GET /apps/reports/addon-attachments/UP | jq -r .id)" >/dev/null
+}
+
 @test "addons:destroy needs the app's name and only the billing app may" {
 	api_expect 201 POST /addon-attachments '{"addon":"postgresql-round-42","app":"reports","name":"X"}' >/dev/null
 	msg=$(cli_refused 1 addons:destroy postgresql-round-42 -a reports --confirm reports)
