@@ -198,6 +198,19 @@ wait_db_rows() {
 	[[ "$output" == *"password authentication failed"* ]]
 }
 
+@test "addons:upgrade: the server restarts with the new plan's limits and keeps its data" {
+	before=$(wait_db_rows)
+	run cove addons:upgrade DATABASE standard-0 -a myapp
+	[ "$status" -eq 0 ]
+	url=$(api GET /apps/myapp/config-vars | jq -r .DATABASE_URL)
+	for i in $(seq 1 100); do
+		[ "$(in_dyno_net myapp worker.1 psql "$url" -qAt -c 'SHOW max_connections' 2>/dev/null)" = 120 ] && break
+		sleep 0.3
+	done
+	[ "$(in_dyno_net myapp worker.1 psql "$url" -qAt -c 'SHOW max_connections')" = 120 ]
+	[ "$(wait_db_rows)" = "$before" ]
+}
+
 @test "addons:destroy asks for confirmation, then removes the server, its network and its data" {
 	name=$(api GET /apps/myapp/addons/DATABASE | jq -r .name)
 	id=$(addon_id DATABASE)
