@@ -88,10 +88,10 @@ static char *data_dir(struct agent *a, const char *id)
 	return xasprintf("%s/addons/%s", a->cfg->data_dir, id);
 }
 
-/* The address without its prefix: "10.1.0.2". */
+/* The address: "10.1.0.2". */
 static void addon_ip(const struct agent_addon *d, char ret[16])
 {
-	snprintf(ret, 16, "%.*s", (int)strcspn(spec_str(d, "address"), "/"), spec_str(d, "address"));
+	snprintf(ret, 16, "%s", spec_str(d, "address"));
 }
 
 static void addon_event(struct agent *a, const struct agent_addon *d, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -394,7 +394,8 @@ void agent_addons_tick(struct agent *a, uint64_t now)
 static void addon_create(struct agent *a, json_t *spec)
 {
 	struct agent_addon *d = addon_new(a, spec);
-	struct net_dyno_config cfg = { .space_id = spec_str(d, "space_id"), .dyno_id = d->id, .address = spec_str(d, "address") };
+	_cleanup_free_ char *address = xasprintf("%s/%lld", spec_str(d, "address"), spec_int(d, "prefix"));
+	struct net_dyno_config cfg = { .space_id = spec_str(d, "space_id"), .dyno_id = d->id, .address = address };
 	struct error err = { 0 };
 	int r = net_dyno_ensure(&cfg, &err);
 	if (r >= 0)
@@ -406,7 +407,7 @@ static void addon_create(struct agent *a, json_t *spec)
 		addon_free(d);
 		return;
 	}
-	log_info("agent: add-on '%s' at %s", spec_str(d, "name"), spec_str(d, "address"));
+	log_info("agent: add-on '%s' at %s", spec_str(d, "name"), address);
 	addon_start(a, d);
 	agent_want_report(a);
 }
@@ -434,7 +435,7 @@ static void addon_remove(struct agent *a, struct agent_addon *d)
 /* A new password or new limits: the server starts again with them. */
 static bool needs_restart(json_t *old, json_t *new)
 {
-	static const char *const keys[] = { "password", "memory_mb", "max_connections", "maxmemory_mb", "port" };
+	static const char *const keys[] = { "password", "memory_mb", "max_connections", "maxmemory_mb", "port", "address", "prefix" };
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 		json_t *o = json_object_get(old, keys[i]), *n = json_object_get(new, keys[i]);
 		if ((o || n) && !json_equal(o, n))
@@ -443,8 +444,18 @@ static bool needs_restart(json_t *old, json_t *new)
 	return false;
 }
 
-void agent_addons_reconcile(struct agent *a, json_t *desired_addons)
+void agent_addons_reconcile(struct agent *a, json_t *desired_spaces)
 {
+	/* Every space's add-ons in one list. */
+	json_t *desired_addons = json_array();
+	size_t si;
+	json_t *space;
+	json_array_foreach(desired_spaces, si, space)
+	{
+		json_t *list = json_object_get(space, "addons");
+		if (json_is_array(list))
+			json_array_extend(desired_addons, list);
+	}
 	size_t i;
 	json_t *spec;
 	json_array_foreach(desired_addons, i, spec)
@@ -489,6 +500,7 @@ void agent_addons_reconcile(struct agent *a, json_t *desired_addons)
 				k--;
 		}
 	}
+	json_decref(desired_addons);
 }
 
 json_t *agent_addons_report(struct agent *a)

@@ -23,8 +23,8 @@
 /* Adopts the servers that ran before the agent restarted. */
 int agent_addons_load(struct agent *a, struct error *err);
 
-/* Makes the servers follow desired["addons"]: starts, restarts, removes with their data. */
-void agent_addons_reconcile(struct agent *a, json_t *desired_addons);
+/* Makes the servers follow the "addons" of desired["spaces"]: starts, restarts, removes with their data. */
+void agent_addons_reconcile(struct agent *a, json_t *desired_spaces);
 
 /* Supervision: restarts after crashes, readiness, SIGKILL after the stop timeout. */
 void agent_addons_tick(struct agent *a, uint64_t now);

@@ -81,7 +81,7 @@ static void reconcile(struct agent *a)
 		if (a->spaces[i]->deleting)
 			agent_dynos_stop_space(a, a->spaces[i]->id);
 	agent_dynos_reconcile(a, json_object_get(a->desired, "apps"));
-	agent_addons_reconcile(a, json_object_get(a->desired, "addons"));
+	agent_addons_reconcile(a, json_object_get(a->desired, "spaces"));
 	agent_routers_reconcile(a);
 	agent_resolvers_reconcile(a);
 	agent_spaces_collect(a);

@@ -24,6 +24,7 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -928,7 +929,7 @@ static int attachment_delete(struct api_request *req, struct error *err)
 
 /* ---- for the other parts of the API ---------------------------------------------------- */
 
-int api_addons_desired(struct api_request *req, const char *space_id, json_t *list, struct error *err)
+int api_addons_desired(struct api_request *req, const char *space_id, json_t *space, struct error *err)
 {
 	_cleanup_free_ struct addon *addons = NULL;
 	size_t n;
@@ -944,14 +945,16 @@ int api_addons_desired(struct api_request *req, const char *space_id, json_t *li
 	const char *data_cidr = store_rows_text(rows, 1);
 	const char *net = !isempty(data_cidr) ? data_cidr : store_rows_text(rows, 0);
 	const char *slash = strchr(net, '/');
+	int prefix = slash ? atoi(slash + 1) : 24;
+	json_t *list = json_array();
+	json_object_set_new(space, "addons", list);
 	for (size_t i = 0; i < n; i++) {
 		const struct addon *d = &addons[i];
-		_cleanup_free_ char *address = xasprintf("%s%s", d->private_ip, slash ? slash : "/24");
 		json_array_append_new(
-			list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:s}",
+			list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:s}",
 					"id", d->id, "name", d->name, "space_id", d->space_id, "app_id", d->app_id, "app_name", d->app_name, "service",
-					d->plan->service->kind == ADDON_POSTGRESQL ? "postgresql" : "redis", "address", address,
-					"port", (int)d->port, "username", d->username, "password",
+					d->plan->service->kind == ADDON_POSTGRESQL ? "postgresql" : "redis", "address", d->private_ip,
+					"prefix", prefix, "port", (int)d->port, "username", d->username, "password",
 					d->password, "database", d->database, "memory_mb", (json_int_t)d->plan->memory_mb,
 					"max_connections", (json_int_t)d->plan->max_connections, "maxmemory_mb",
 					(json_int_t)d->plan->maxmemory_mb, "plan", d->plan->name));

@@ -47,11 +47,12 @@ int api_addon_endpoint(struct api_request *req, const char *app_ref, const char 
 		       struct addon_endpoint *ret, struct error *err);
 
 /*
- * The desired state of a space's add-ons for its agent: appends one object per add-on to list
- * (id, name, space_id, app_id, app_name, service, plan, address "10.1.0.2/16", port, username, password,
- * database, memory_mb, max_connections, maxmemory_mb).
+ * The desired state of a space's add-ons for its agent: sets space["addons"] to one object per
+ * add-on (id, name, space_id, app_id, app_name, service, plan, address "10.1.0.2", prefix 16,
+ * port, username, password, database, memory_mb, max_connections, maxmemory_mb). The space's
+ * resolver publishes each name and address (agent-dns.c).
  */
-int api_addons_desired(struct api_request *req, const char *space_id, json_t *list, struct error *err);
+int api_addons_desired(struct api_request *req, const char *space_id, json_t *space, struct error *err);
 
 /*
  * An agent's report of its add-ons ([{id, state}]): an add-on reported "provisioned" for the

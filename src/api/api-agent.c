@@ -136,7 +136,7 @@ static int agent_desired(struct api_request *req, struct error *err)
 			    SV_ARGS(SV_TEXT(req->host.id)), &rows, err);
 	if (r < 0)
 		return r;
-	json_t *spaces = json_array(), *apps = json_array(), *addons = json_array();
+	json_t *spaces = json_array(), *apps = json_array();
 	while ((r = store_rows_next(rows, err)) > 0) {
 		if (!store_rows_text(rows, 7) && !host_serves(&req->host, store_rows_text(rows, 2)))
 			continue;
@@ -151,21 +151,20 @@ static int agent_desired(struct api_request *req, struct error *err)
 		if (r >= 0)
 			r = desired_apps(req, store_rows_text(rows, 0), apps, err);
 		if (r >= 0)
-			r = api_addons_desired(req, store_rows_text(rows, 0), addons, err);
+			r = api_addons_desired(req, store_rows_text(rows, 0), space, err);
 		if (r < 0)
 			break;
 	}
 	if (r < 0) {
 		json_decref(spaces);
 		json_decref(apps);
-		json_decref(addons);
 		return r;
 	}
 	char gen[32];
 	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)generation);
 	return api_reply(req, 200,
-			 json_pack("{s:s, s:{s:s, s:s}, s:o, s:o, s:o}", "generation", gen, "host", "id", req->host.id, "name",
-				   req->host.name, "spaces", spaces, "apps", apps, "addons", addons));
+			 json_pack("{s:s, s:{s:s, s:s}, s:o, s:o}", "generation", gen, "host", "id", req->host.id, "name",
+				   req->host.name, "spaces", spaces, "apps", apps));
 }
 
 static int report_space(struct api_request *req, json_t *s, struct error *err)

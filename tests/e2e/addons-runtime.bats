@@ -105,6 +105,13 @@ wait_db_rows() {
 	id=$(addon_id DATABASE)
 	[ -d "$COVED_DATA/addons/$id/pgdata" ]
 	[ "$(in_dyno_net myapp worker.1 psql "$output" -qAt -c 'SHOW max_connections')" = 500 ]
+	# The space's resolver knows the add-on by its name.
+	ip=$(api GET "/addons/$name" | jq -r .private_ip)
+	for i in $(seq 1 50); do
+		[ "$(in_dyno_net myapp worker.1 dig +short +time=1 +tries=1 @10.0.0.1 "$name" A)" = "$ip" ] && break
+		sleep 0.2
+	done
+	[ "$(in_dyno_net myapp worker.1 dig +short +time=1 +tries=1 @10.0.0.1 "$name" A)" = "$ip" ]
 	run cove addons -a myapp
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"heroku-postgresql ($name)"*"standard-4"*"created"* ]]

@@ -196,6 +196,7 @@ latest_release() {
 
 @test "the agent's desired state carries the add-ons of its spaces" {
 	desired=$(api_as "$(cat "$BATS_FILE_TMPDIR/host.token")" GET /agent/desired)
-	[ "$(jq '[.addons[] | select(.service == "postgresql")] | length' <<<"$desired")" -ge 1 ]
-	jq -e '.addons[] | select(.service == "redis" and .plan == "mini") | .maxmemory_mb == 25 and (.address | test("/16$"))' <<<"$desired" >/dev/null
+	[ "$(jq '[.spaces[].addons[] | select(.service == "postgresql")] | length' <<<"$desired")" -ge 1 ]
+	jq -e '.spaces[] | select(.name == "prod") | .addons[] | select(.service == "redis" and .plan == "mini") | .maxmemory_mb == 25 and .prefix == 16 and (.address | test("^10\\.1\\.0\\.[0-9]+$"))' <<<"$desired" >/dev/null
+	[ "$(jq '.spaces[] | select(.name == "other") | .addons | length' <<<"$desired")" = 0 ]
 }
