@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api-addons.h"
 #include "base/alloc.h"
 #include "base/validate.h"
 
@@ -80,16 +81,35 @@ static int dyno_target(struct api_request *req, const struct app *app, const cha
 }
 
 /*
- * A data service attached to the app under `name`. Add-ons are provisioned by the add-ons
- * subsystem; until an app has any, no name resolves.
+ * A data service the app uses under `name`: an attachment (DATABASE, REDIS_URL...), or the name
+ * or id of an add-on attached to it (api_addon_endpoint), PostgreSQL or Redis alike. Only a
+ * provisioned server is a target.
  */
 static int addon_target(struct api_request *req, const struct app *app, const char *name, struct bastion_target *ret,
 			struct error *err)
 {
-	return error_set(err, -EINVAL,
-			 "no add-on of '%s' is attached as '%s': name an attachment (DATABASE), or a dyno and a port"
-			 " (web.1:5000)",
-			 app->name, name);
+	struct addon_endpoint ep;
+	struct error why = { 0 };
+	int r = api_addon_endpoint(req, app->id, name, ADDON_POSTGRESQL, &ep, &why);
+	if (r == -EINVAL) {
+		why = (struct error){ 0 };
+		r = api_addon_endpoint(req, app->id, name, ADDON_REDIS, &ep, &why);
+	}
+	if (r == -ENOENT || r == -EINVAL)
+		return error_set(err, -EINVAL,
+				 "no add-on of '%s' is attached as '%s': name an attachment (DATABASE), or a dyno and a"
+				 " port (web.1:5000)",
+				 app->name, name);
+	if (r < 0)
+		return error_set(err, r, "%s", why.message);
+	if (strcmp(ep.state, "provisioned") != 0)
+		return error_set(err, -EINVAL, "add-on '%s' of '%s' is %s, not yet reachable: try again when it is provisioned",
+				 ep.name, app->name, ep.state);
+	snprintf(ret->kind, sizeof(ret->kind), "addon");
+	snprintf(ret->address, sizeof(ret->address), "%s", ep.private_ip);
+	ret->port = (uint16_t)ep.port;
+	explicit_bzero(ep.password, sizeof(ep.password));
+	return 0;
 }
 
 int api_bastion_target_resolve(struct api_request *req, const struct app *app, const char *spec,
