@@ -929,6 +929,98 @@ static int attachment_delete(struct api_request *req, struct error *err)
 
 /* ---- for the other parts of the API ---------------------------------------------------- */
 
+/* ---- resolving what a user typed (the heroku CLI asks before most add-on commands) ------- */
+
+/* The request's optional addon_service: NULL when absent. */
+static int resolve_service(struct api_request *req, const struct addon_service **ret, struct error *err)
+{
+	const char *ref;
+	*ret = NULL;
+	int r = api_body_string(req, "addon_service", false, &ref, err);
+	return r < 0 || !ref ? r : service_find(ref, ret, err);
+}
+
+/*
+ * POST /actions/addons/resolve {addon, app, addon_service}: the add-on `addon` names (its name,
+ * id, or with app an attachment name of that app), as a one-element array.
+ */
+static int addons_resolve(struct api_request *req, struct error *err)
+{
+	const char *ref, *app_ref;
+	const struct addon_service *service;
+	int r = api_body_string(req, "addon", true, &ref, err);
+	if (r >= 0)
+		r = api_body_string(req, "app", false, &app_ref, err);
+	if (r >= 0)
+		r = resolve_service(req, &service, err);
+	if (r < 0)
+		return r;
+	struct addon d;
+	struct app a;
+	if (app_ref) {
+		r = api_app_load(req, app_ref, &a, err);
+		if (r >= 0)
+			r = app_addon_find(req, &a, ref, &d, err);
+	} else {
+		r = addon_load(req, ref, &d, err);
+	}
+	if (r < 0)
+		return r;
+	if (service && d.plan->service != service)
+		return error_set(err, -ENOENT, "add-on '%s' is not a %s add-on", ref, service->name);
+	return reply_addons(req, &d, 1, err);
+}
+
+/*
+ * POST /actions/addon-attachments/resolve {addon_attachment, app, addon_service}: the
+ * attachments `addon_attachment` names: an attachment's id, or with app its name (also NAME_URL)
+ * on that app; else the attachments of the add-on of that name or id the caller may see.
+ */
+static int attachments_resolve(struct api_request *req, struct error *err)
+{
+	const char *ref, *app_ref;
+	const struct addon_service *service;
+	int r = api_body_string(req, "addon_attachment", true, &ref, err);
+	if (r >= 0)
+		r = api_body_string(req, "app", false, &app_ref, err);
+	if (r >= 0)
+		r = resolve_service(req, &service, err);
+	if (r < 0)
+		return r;
+	struct app a;
+	if (app_ref && (r = api_app_load(req, app_ref, &a, err)) < 0)
+		return r;
+	_cleanup_free_ struct attachment *list = NULL;
+	size_t n = 0;
+	r = app_ref ? attachments_query(req, "t.app_id = ? AND (t.id = ? OR t.name = ? OR t.name || '_URL' = ?)",
+					SV_ARGS(SV_TEXT(a.id), SV_TEXT(ref), SV_TEXT(ref), SV_TEXT(ref)), &list, &n, err)
+		    : attachments_query(req, "t.id = ?", SV_ARGS(SV_TEXT(ref)), &list, &n, err);
+	if (r >= 0 && n == 0) {
+		struct addon d;
+		struct error e = { 0 };
+		if (addon_load(req, ref, &d, &e) >= 0)
+			r = app_ref ? attachments_query(req, "t.addon_id = ? AND t.app_id = ?",
+							SV_ARGS(SV_TEXT(d.id), SV_TEXT(a.id)), &list, &n, err)
+				    : attachments_query(req, "t.addon_id = ?", SV_ARGS(SV_TEXT(d.id)), &list, &n, err);
+	}
+	if (r < 0)
+		return r;
+	/* Those the caller may see, of the service asked for. */
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct app owner;
+		struct addon d;
+		struct error e = { 0 };
+		if (api_app_load(req, list[i].app_id, &owner, &e) < 0 || addon_load_by(req, list[i].addon_id, &d, &e) < 0)
+			continue;
+		if (!service || d.plan->service == service)
+			list[kept++] = list[i];
+	}
+	if (kept == 0)
+		return error_set(err, -ENOENT, "add-on attachment '%s' not found", ref);
+	return reply_attachments(req, list, kept, err);
+}
+
 int api_addons_desired(struct api_request *req, const char *space_id, json_t *space, struct error *err)
 {
 	_cleanup_free_ struct addon *addons = NULL;
@@ -1107,5 +1199,7 @@ const struct api_route api_addon_routes[] = {
 	{ "POST", "/addon-attachments", attachment_create_route, 0 },
 	{ "GET", "/addon-attachments/:attachment", attachment_info, 0 },
 	{ "DELETE", "/addon-attachments/:attachment", attachment_delete, 0 },
+	{ "POST", "/actions/addons/resolve", addons_resolve, 0 },
+	{ "POST", "/actions/addon-attachments/resolve", attachments_resolve, 0 },
 	{},
 };

@@ -126,12 +126,36 @@ teardown_file() {
 }
 
 @test "heroku: apps:info" {
-	api_has GET /apps/myapp/addons || skip "GET /apps/{app}/addons is not built yet (the add-ons branch)"
 	hk apps:info -a myapp
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"=== myapp"* ]]
 	[[ "$output" =~ Space:\ +acme-prod ]]
 	[[ "$output" =~ Git\ URL:\ +$COVE_API_TLS_URL/myapp.git ]]
+}
+
+@test "heroku: addons:services, addons:plans, addons and addons:info of an add-on being provisioned" {
+	hk addons:services
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"heroku-postgresql"* ]]
+	[[ "$output" == *"heroku-redis"* ]]
+	hk addons:plans heroku-postgresql
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"heroku-postgresql:standard-4"* ]]
+	# The control plane alone: no agent provisions it, it stays "provisioning".
+	api_expect 201 POST /apps/myapp/addons '{"plan":"heroku-redis:mini"}' >/dev/null
+	name=$(api GET /apps/myapp/addons | jq -r '.[0].name')
+	[[ "$name" == redis-* ]]
+	hk addons -a myapp
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"heroku-redis ($name)"*"mini"*"creating"* ]]
+	[[ "$output" == *"as REDIS"* ]]
+	hk addons:info "$name" -a myapp
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"=== $name"* ]]
+	[[ "$output" =~ Plan:\ +heroku-redis:mini ]]
+	hk addons:destroy "$name" -a myapp --confirm myapp
+	[ "$status" -eq 0 ]
+	[ "$(api GET /apps/myapp/addons | jq length)" = 0 ]
 }
 
 @test "heroku: config:set prints the new release, config, config:get, config:unset" {

@@ -114,7 +114,6 @@ setup() {
 }
 
 @test "heroku addons:create heroku-postgresql:standard-4, config:get DATABASE_URL" {
-	api_has GET /apps/myapp/addons || skip "add-ons are not built yet (the add-ons branch): no /apps/{app}/addons"
 	hk addons:create heroku-postgresql:standard-4
 	[ "$status" -eq 0 ]
 	[[ "$output$stderr_out" == *"heroku-postgresql:standard-4"* ]]
@@ -127,6 +126,11 @@ setup() {
 	hk addons
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"heroku-postgresql"* ]]
+	[[ "$output" == *"as DATABASE"* ]]
+	hk addons:info DATABASE
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ Plan:\ +heroku-postgresql:standard-4 ]]
+	[[ "$output" =~ State:\ +created ]]
 }
 
 @test "heroku releases, rollback" {
@@ -166,14 +170,24 @@ setup() {
 }
 
 @test "heroku run -x 'echo ok'" {
-	api_has POST /apps/myapp/dynos || skip "one-off dynos are not built yet (the run branch): no POST /apps/{app}/dynos"
 	hk run -x 'echo ok'
 	[ "$status" -eq 0 ]
 	[ "$(tr -d '\r' <<<"$output")" = ok ]
 }
 
+@test "heroku run:detached: the output is in the logs" {
+	hk run:detached 'echo detached-ok'
+	[ "$status" -eq 0 ]
+	[[ "$stderr_out$output" =~ Running\ echo\ detached-ok\ on\ .*myapp.*done,\ run\.[0-9]+ ]]
+	for i in $(seq 1 50); do
+		hk logs -n 300
+		[[ "$output" =~ app\[run\.[0-9]+\]:\ detached-ok ]] && break
+		sleep 0.5
+	done
+	[[ "$output" =~ app\[run\.[0-9]+\]:\ detached-ok ]]
+}
+
 @test "heroku spaces:trusted-ips:add" {
-	api_has GET /spaces/acme-prod/inbound-ruleset || skip "trusted IP ranges are not built yet (the netrules branch): no /spaces/{space}/inbound-ruleset"
 	hk spaces:trusted-ips:add 203.0.113.0/24 --space acme-prod
 	[ "$status" -eq 0 ]
 	hk spaces:trusted-ips --space acme-prod
@@ -201,9 +215,9 @@ setup() {
 	[[ "$stderr_out" == *"Destroying space acme-prod... done"* ]]
 	hk spaces:destroy acme-jp --confirm acme-jp
 	[ "$status" -eq 0 ]
-	# Gone once the agent has taken them apart.
+	# Gone once the agent has taken them apart (its dynos and data services stopped: up to a minute).
 	for space in acme-prod acme-jp; do
-		for i in $(seq 1 100); do
+		for i in $(seq 1 300); do
 			api GET "/spaces/$space" >/dev/null
 			[ "$(api_status)" = 404 ] && break
 			sleep 0.2
