@@ -179,6 +179,7 @@ extern const struct api_route api_ruleset_routes[];
 extern const struct api_route api_space_access_routes[];
 extern const struct api_route api_run_routes[];
 extern const struct api_route api_addon_routes[];
+extern const struct api_route api_pg_backup_routes[];
 
 /*
  * Starts serving on cfg->listen (and cfg->listen_tls) with the given store (which stays the

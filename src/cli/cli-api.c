@@ -380,6 +380,8 @@ int cli_api_call(struct cli_api *api, const struct cli_request *rq, json_t **ret
 	}
 
 	if (rq->ret_text && status >= 200 && status < 300) {
+		if (rq->ret_text_len)
+			*rq->ret_text_len = answer.body.len;
 		*rq->ret_text = strbuf_detach(&answer.body);
 		if (ret)
 			*ret = json_null();

@@ -69,6 +69,7 @@ enum cli_opt {
 	OPT_PROCESS_TYPE,
 	OPT_AS,
 	OPT_NAME,
+	OPT_OUTPUT,
 	OPT_HELP,
 	OPT_MAX_
 };
@@ -120,6 +121,7 @@ extern const struct cli_command cli_network_commands[];
 extern const struct cli_command cli_run_commands[];
 extern const struct cli_command cli_bastion_commands[];
 extern const struct cli_command cli_addon_commands[];
+extern const struct cli_command cli_pg_backup_commands[];
 
 struct cli_api;
 

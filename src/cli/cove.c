@@ -31,6 +31,7 @@ static const struct {
 	{ "One-off dynos", cli_run_commands },
 	{ "Add-ons", cli_addon_commands },
 	{ "Bastion", cli_bastion_commands },
+	{ "Postgres backups", cli_pg_backup_commands },
 	{ "Administration", cli_admin_commands },
 };
 
