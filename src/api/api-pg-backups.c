@@ -75,7 +75,7 @@ static void job_read_error(struct backup_job *j, int status)
 	const char *last = strrchr(buf, '\n');
 	last = last ? last + 1 : buf;
 	if (*last)
-		snprintf(j->error, sizeof(j->error), "%s", last);
+		snprintf(j->error, sizeof(j->error), "%.*s", (int)sizeof(j->error) - 1, last);
 	else
 		snprintf(j->error, sizeof(j->error), "%s exited with status %d", j->capture ? "pg_dump" : "pg_restore",
 			 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
