@@ -23,6 +23,7 @@
 #include "api/api-audit.h"
 #include "api/api-auth.h"
 #include "api/api-bastion.h"
+#include "api/api-pg-backups.h"
 #include "api/api-git.h"
 #include "api/api-logs.h"
 #include "logs/logs.h"
@@ -606,7 +607,7 @@ static void waiter_add(struct api *api, struct MHD_Connection *conn, uint64_t de
 	pthread_mutex_unlock(&api->waiters_lock);
 }
 
-/* Wakes long polls whose time is up; the only other thread of the API. */
+/* Wakes long polls whose time is up, and runs the backup schedules; the only other thread of the API. */
 static void *ticker(void *arg)
 {
 	struct api *api = arg;
@@ -615,6 +616,9 @@ static void *ticker(void *arg)
 		nanosleep(&ts, NULL);
 		waiters_resume(api, false);
 		api_logs_tick(api);
+		pthread_mutex_lock(&api->serve_lock);
+		api_pg_backups_tick(api, api->store);
+		pthread_mutex_unlock(&api->serve_lock);
 	}
 	return NULL;
 }

@@ -8,8 +8,10 @@
  * routes to the add-on's address; the password goes in PGPASSWORD, never in argv) and waits
  * for it, so the API's one thread never blocks. The store belongs to the API's thread: a job
  * that ends puts its result on `done`, and jobs_flush() writes it to the row when a backup
- * route is next called (the CLI polls the backup until it is no longer running). A row still
- * "running" without a job (coved stopped meanwhile) is failed by the flush.
+ * route is next called (the CLI polls the backup until it is no longer running) or at the next
+ * tick. A row still "running" without a job (coved stopped meanwhile) is failed by the flush.
+ * Daily schedules (pg_backup_schedules) are served by the tick, on the API's ticker thread
+ * under the API's lock, with the same capture as the route's.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -20,6 +22,11 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "api/api-pg-backups.h"
+
+#include <ctype.h>
+#include <time.h>
 
 #include "api/api-addons.h"
 #include "api/api-apps.h"
@@ -339,6 +346,23 @@ static int pg_endpoint(struct api_request *req, const struct app *app, const cha
 	return 0;
 }
 
+/* Starts a capture of ep for app: its row, its directory and its job; its id in ret_id. */
+static int capture_start(struct api_request *req, const struct app *app, const struct addon_endpoint *ep,
+			 char ret_id[static ID_STRING_MAX], char ret_name[static 24], struct error *err)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/backups", api_get_config(req->api)->data_dir);
+	_cleanup_free_ char *sub = xasprintf("%s/%s", dir, ep->id);
+	int r = backup_insert(req, app, ep, "capture", NULL, ret_id, ret_name, err);
+	if (r < 0)
+		return r;
+	if ((mkdir(dir, 0700) < 0 && errno != EEXIST) || (mkdir(sub, 0700) < 0 && errno != EEXIST))
+		return error_set(err, -errno, "create '%s': %m", sub);
+	_cleanup_free_ char *dump = dump_path(req, ep->id, ret_name);
+	_cleanup_free_ char *log = xasprintf("%s.log", dump);
+	job_start(job_new(ret_id, ep, true, dump, log));
+	return 0;
+}
+
 static int capture(struct api_request *req, struct error *err)
 {
 	jobs_flush(req);
@@ -355,20 +379,12 @@ static int capture(struct api_request *req, struct error *err)
 	if (r < 0)
 		return r;
 	char id[ID_STRING_MAX], name[24];
-	_cleanup_free_ char *dir = xasprintf("%s/backups", api_get_config(req->api)->data_dir);
-	_cleanup_free_ char *sub = xasprintf("%s/%s", dir, ep.id);
-	r = backup_insert(req, &a, &ep, "capture", NULL, id, name, err);
-	if (r >= 0 && ((mkdir(dir, 0700) < 0 && errno != EEXIST) || (mkdir(sub, 0700) < 0 && errno != EEXIST)))
-		r = error_set(err, -errno, "create '%s': %m", sub);
-	if (r >= 0) {
-		_cleanup_free_ char *dump = dump_path(req, ep.id, name);
-		_cleanup_free_ char *log = xasprintf("%s.log", dump);
-		job_start(job_new(id, &ep, true, dump, log));
-		api_set_action(req, "Captured backup %s of %s of %s", name, ep.name, a.name);
-		r = backup_reply(req, &a, id, 201, err);
-	}
+	r = capture_start(req, &a, &ep, id, name, err);
 	explicit_bzero(ep.password, sizeof(ep.password));
-	return r;
+	if (r < 0)
+		return r;
+	api_set_action(req, "Captured backup %s of %s of %s", name, ep.name, a.name);
+	return backup_reply(req, &a, id, 201, err);
 }
 
 static int restore(struct api_request *req, struct error *err)
@@ -488,7 +504,213 @@ static int backup_download(struct api_request *req, struct error *err)
 	return 0;
 }
 
+/* ---- daily schedules ------------------------------------------------------------------ */
+
+int pg_backup_schedule_parse(const char *at, unsigned *ret_hour, struct error *err)
+{
+	const char *p = at ? at : "";
+	unsigned hour = 0, digits = 0;
+	while (isdigit((unsigned char)*p) && digits < 3)
+		hour = hour * 10 + (unsigned)(*p++ - '0'), digits++;
+	if (digits == 0 || digits > 2 || hour > 23)
+		return error_set(err, -EINVAL, "schedule time '%.32s' is invalid: give an hour, '02:00 UTC'", at ? at : "");
+	if (strncmp(p, ":00", 3) == 0)
+		p += 3;
+	else if (*p == ':')
+		return error_set(err, -EINVAL, "schedule time '%.32s' is invalid: backups run on the hour, '%02u:00 UTC'",
+				 at, hour);
+	if (*p == ' ') {
+		p++;
+		if (!streq(p, "UTC"))
+			return error_set(err, -EINVAL,
+					 "schedule time zone '%.48s' is not supported: give the hour in UTC, '%02u:00 UTC'", p,
+					 hour);
+		p += 3;
+	}
+	if (*p)
+		return error_set(err, -EINVAL, "schedule time '%.32s' is invalid: give an hour, '02:00 UTC'", at);
+	*ret_hour = hour;
+	return 0;
+}
+
+bool pg_backup_schedule_due(unsigned hour, const char *last_day, time_t now, char today[static PG_BACKUP_DAY_MAX])
+{
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	if (strftime(today, PG_BACKUP_DAY_MAX, "%Y-%m-%d", &tm) == 0)
+		today[0] = '\0';
+	return (unsigned)tm.tm_hour >= hour && !(last_day && streq(last_day, today));
+}
+
+static json_t *schedule_json(struct store_rows *rows)
+{
+	char at[24];
+	snprintf(at, sizeof(at), "%02lld:00 UTC", (long long)store_rows_int(rows, 3));
+	return json_pack("{s:s, s:o, s:s, s:I, s:o, s:s}", "id", store_rows_text(rows, 0), "addon",
+			 api_ref_json(store_rows_text(rows, 1), store_rows_text(rows, 2)), "at", at, "hour",
+			 (json_int_t)store_rows_int(rows, 3), "last_day", api_string_or_null(store_rows_text(rows, 4)),
+			 "created_at", store_rows_text(rows, 5));
+}
+
+#define SCHEDULE_COLUMNS "s.id, s.addon_id, s.addon_name, s.hour, s.last_day, s.created_at"
+
+static int schedules_list(struct api_request *req, struct error *err)
+{
+	struct app a;
+	int r = api_app_load(req, req->params[0], &a, err);
+	if (r < 0)
+		return r;
+	_cleanup_rows_ struct store_rows *rows = NULL;
+	r = store_query(req->store,
+			"SELECT " SCHEDULE_COLUMNS " FROM pg_backup_schedules s WHERE s.app_id = ? ORDER BY s.addon_name",
+			SV_ARGS(SV_TEXT(a.id)), &rows, err);
+	if (r < 0)
+		return r;
+	json_t *list = json_array();
+	while ((r = store_rows_next(rows, err)) > 0)
+		json_array_append_new(list, schedule_json(rows));
+	if (r < 0) {
+		json_decref(list);
+		return r;
+	}
+	return api_reply(req, 200, list);
+}
+
+/* Creates or replaces the add-on's schedule: {"addon", "at": "02:00 UTC"}. */
+static int schedule_set(struct api_request *req, struct error *err)
+{
+	struct app a;
+	int r = api_app_load(req, req->params[0], &a, err);
+	if (r < 0)
+		return r;
+	const char *ref = NULL, *at = NULL;
+	r = api_body_ref(req, "addon", false, &ref, err);
+	if (r >= 0)
+		r = api_body_string(req, "at", true, &at, err);
+	if (r < 0)
+		return r;
+	unsigned hour;
+	r = pg_backup_schedule_parse(at, &hour, err);
+	if (r < 0)
+		return r;
+	struct addon_endpoint ep;
+	r = api_addon_endpoint(req, a.id, ref, ADDON_POSTGRESQL, &ep, err);
+	explicit_bzero(ep.password, sizeof(ep.password));
+	if (r < 0)
+		return r;
+	/* Created after today's hour: the first capture is tomorrow's, as Heroku's. */
+	char today[PG_BACKUP_DAY_MAX], now[TIME_ISO_MAX], id[ID_STRING_MAX];
+	bool due = pg_backup_schedule_due(hour, NULL, time(NULL), today);
+	id_new(id);
+	r = store_exec(req->store,
+		       "INSERT INTO pg_backup_schedules (id, app_id, addon_id, addon_name, hour, last_day, created_at)"
+		       " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (addon_id) DO UPDATE SET hour = excluded.hour,"
+		       " last_day = excluded.last_day",
+		       SV_ARGS(SV_TEXT(id), SV_TEXT(a.id), SV_TEXT(ep.id), SV_TEXT(ep.name), SV_INT(hour),
+			       due ? SV_TEXT(today) : SV_NULL, SV_TEXT(time_now_iso(now))),
+		       err);
+	if (r < 0)
+		return r;
+	api_set_action(req, "Scheduled daily backups of %s of %s at %02u:00 UTC", ep.name, a.name, hour);
+	_cleanup_rows_ struct store_rows *rows = NULL;
+	r = store_query(req->store, "SELECT " SCHEDULE_COLUMNS " FROM pg_backup_schedules s WHERE s.addon_id = ?",
+			SV_ARGS(SV_TEXT(ep.id)), &rows, err);
+	if (r < 0 || (r = store_rows_next(rows, err)) <= 0)
+		return r < 0 ? r : error_set(err, -EIO, "the schedule of '%s' is gone", ep.name);
+	return api_reply(req, 201, schedule_json(rows));
+}
+
+static int schedule_delete(struct api_request *req, struct error *err)
+{
+	struct app a;
+	int r = api_app_load(req, req->params[0], &a, err);
+	if (r < 0)
+		return r;
+	struct addon_endpoint ep;
+	r = api_addon_endpoint(req, a.id, req->params[1], ADDON_POSTGRESQL, &ep, err);
+	explicit_bzero(ep.password, sizeof(ep.password));
+	if (r < 0)
+		return r;
+	int64_t n = 0;
+	r = store_exec_changes(req->store, "DELETE FROM pg_backup_schedules WHERE addon_id = ? AND app_id = ?",
+			       SV_ARGS(SV_TEXT(ep.id), SV_TEXT(a.id)), &n, err);
+	if (r < 0)
+		return r;
+	if (n == 0)
+		return error_set_id(err, -ENOENT, "not_found", "add-on '%s' of '%s' has no backup schedule", ep.name, a.name);
+	api_set_action(req, "Unscheduled daily backups of %s of %s", ep.name, a.name);
+	return api_reply(req, 200, json_pack("{s:s}", "addon", ep.name));
+}
+
+/* Starts the capture of one due schedule, in its own transaction. */
+static int schedule_run(struct api_request *req, const char *app_id, const char *addon_id, const char *today,
+			struct error *err)
+{
+	int r = store_begin(req->store, err);
+	if (r < 0)
+		return r;
+	struct app a;
+	struct addon_endpoint ep = { 0 };
+	char id[ID_STRING_MAX], name[24];
+	r = api_app_load(req, app_id, &a, err);
+	if (r >= 0)
+		r = pg_endpoint(req, &a, addon_id, &ep, err);
+	/* Served for today even when the add-on cannot be reached: one try a day, as a failure. */
+	if (r >= 0)
+		r = capture_start(req, &a, &ep, id, name, err);
+	explicit_bzero(ep.password, sizeof(ep.password));
+	struct error ignore = { 0 };
+	store_exec(req->store, "UPDATE pg_backup_schedules SET last_day = ? WHERE addon_id = ?",
+		   SV_ARGS(SV_TEXT(today), SV_TEXT(addon_id)), &ignore);
+	_cleanup_free_ char *action = r < 0 ? xasprintf("Scheduled backup of %s failed: %s", addon_id, err->message)
+					    : xasprintf("Scheduled backup %s of %s of %s", name, ep.name, a.name);
+	struct api_audit_event ev = { .actor_email = "", .action = action, .method = "SCHEDULE",
+				      .path = "pg-backup-schedules", .status = r < 0 ? 500 : 201,
+				      .request_id = req->request_id };
+	api_audit_insert(req->store, &ev, &ignore);
+	return store_commit(req->store, err);
+}
+
+void api_pg_backups_tick(struct api *api, struct store *store)
+{
+	static uint64_t next_usec;
+	uint64_t mono = time_mono_usec();
+	if (mono < next_usec)
+		return;
+	next_usec = mono + 30 * 1000000ull;
+	/* The scheduler acts for the platform: it may reach every app. */
+	struct api_request req = { .api = api, .store = store, .method = "SCHEDULE", .path = "", .authenticated = true,
+				   .user = { .email = "scheduler", .is_admin = true }, .file_fd = -1 };
+	id_new(req.request_id);
+	jobs_flush(&req);
+	struct error err = { 0 };
+	_cleanup_rows_ struct store_rows *rows = NULL;
+	if (store_query(store, "SELECT app_id, addon_id, hour, last_day FROM pg_backup_schedules", NULL, 0, &rows, &err) < 0)
+		return;
+	struct due {
+		char app_id[ID_STRING_MAX], addon_id[ID_STRING_MAX], today[PG_BACKUP_DAY_MAX];
+	} due[64];
+	size_t n = 0;
+	time_t now = time(NULL);
+	while (n < ARRAY_SIZE(due) && store_rows_next(rows, &err) > 0) {
+		if (!pg_backup_schedule_due((unsigned)store_rows_int(rows, 2), store_rows_text(rows, 3), now, due[n].today))
+			continue;
+		snprintf(due[n].app_id, sizeof(due[n].app_id), "%s", store_rows_text(rows, 0));
+		snprintf(due[n].addon_id, sizeof(due[n].addon_id), "%s", store_rows_text(rows, 1));
+		n++;
+	}
+	store_rows_free(TAKE_PTR(rows));
+	for (size_t i = 0; i < n; i++) {
+		err = (struct error){ 0 };
+		if (schedule_run(&req, due[i].app_id, due[i].addon_id, due[i].today, &err) < 0)
+			store_rollback(store);
+	}
+}
+
 const struct api_route api_pg_backup_routes[] = {
+	{ "GET", "/apps/:app/pg-backup-schedules", schedules_list, 0 },
+	{ "POST", "/apps/:app/pg-backup-schedules", schedule_set, 0 },
+	{ "DELETE", "/apps/:app/pg-backup-schedules/:addon", schedule_delete, 0 },
 	{ "GET", "/apps/:app/pg-backups", backups_list, 0 },
 	{ "POST", "/apps/:app/pg-backups", capture, 0 },
 	{ "GET", "/apps/:app/pg-backups/:backup", backup_info, 0 },

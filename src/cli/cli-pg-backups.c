@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Postgres backups from the command line (docs/addons.md, "Backups"): pg:backups and its
- * capture, restore and download, in the shape of Heroku's. A capture or a restore runs in
+ * capture, restore, download and daily schedules, in the shape of Heroku's. A capture or a restore runs in
  * coved; the CLI waits for it by asking after it every second, as Heroku's does.
  */
 #include <errno.h>
@@ -188,6 +188,69 @@ static int download_run(struct cli *c, struct error *err)
 	return 0;
 }
 
+static int schedule_run(struct cli *c, struct error *err)
+{
+	const char *app;
+	int r = cli_app(c, &app, err);
+	if (r < 0)
+		return r;
+	if (!cli_opt(c, OPT_AT))
+		return cli_usage_error(err, "give the hour of the daily backup: --at '02:00 UTC'");
+	_cleanup_json_ json_t *body = json_pack("{s:s}", "at", cli_opt(c, OPT_AT));
+	if (c->n_args > 0)
+		json_object_set_new(body, "addon", json_string(c->args[0]));
+	_cleanup_free_ char *path = cli_path("/apps/%s/pg-backup-schedules", app);
+	_cleanup_json_ json_t *s = NULL;
+	r = cli_send(c, "POST", path, body, &s, err);
+	if (r < 0)
+		return r;
+	fprintf(stderr, "Scheduling automatic daily backups of %s at %s... done\n", cli_json_str(s, "addon.name"),
+		cli_json_str(s, "at"));
+	return 0;
+}
+
+static int schedules_run(struct cli *c, struct error *err)
+{
+	const char *app;
+	int r = cli_app(c, &app, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *path = cli_path("/apps/%s/pg-backup-schedules", app);
+	_cleanup_json_ json_t *list = NULL;
+	r = cli_get(c, path, &list, err);
+	if (r < 0)
+		return r;
+	if (cli_has(c, OPT_JSON)) {
+		cli_print_json(list);
+		return 0;
+	}
+	if (json_array_size(list) == 0) {
+		printf("No backup schedules found on %s\nUse cove pg:backups:schedule to set one up\n", app);
+		return 0;
+	}
+	printf("=== Backup Schedules\n");
+	size_t i;
+	json_t *s;
+	json_array_foreach(list, i, s)
+		printf("%s: daily at %s\n", cli_json_str(s, "addon.name"), cli_json_str(s, "at"));
+	return 0;
+}
+
+static int unschedule_run(struct cli *c, struct error *err)
+{
+	const char *app;
+	int r = cli_app(c, &app, err);
+	if (r < 0)
+		return r;
+	const char *db = c->n_args > 0 ? c->args[0] : "DATABASE";
+	_cleanup_free_ char *path = cli_path("/apps/%s/pg-backup-schedules/%s", app, db);
+	r = cli_send(c, "DELETE", path, NULL, NULL, err);
+	if (r < 0)
+		return r;
+	fprintf(stderr, "Unscheduling %s daily backups... done\n", db);
+	return 0;
+}
+
 const struct cli_command cli_pg_backup_commands[] = {
 	{ "pg:backups", list_run, CLI_APP_FLAGS | CLI_FLAG(OPT_JSON), 0, 0, "",
 	  "list the app's Postgres backups and restores", "cove pg:backups -a myapp" },
@@ -198,5 +261,12 @@ const struct cli_command cli_pg_backup_commands[] = {
 	  "cove pg:backups:restore b001 DATABASE -a myapp --confirm myapp" },
 	{ "pg:backups:download", download_run, CLI_APP_FLAGS | CLI_FLAG(OPT_OUTPUT), 0, 1, "[BACKUP]",
 	  "download a backup (default: the latest) as a pg_restore file", "cove pg:backups:download -a myapp -o db.dump" },
+	{ "pg:backups:schedule", schedule_run, CLI_APP_FLAGS | CLI_FLAG(OPT_AT), 0, 1, "[DATABASE]",
+	  "capture a backup of a Postgres add-on every day at an hour (UTC)",
+	  "cove pg:backups:schedule DATABASE --at '02:00 UTC' -a myapp" },
+	{ "pg:backups:schedules", schedules_run, CLI_APP_FLAGS | CLI_FLAG(OPT_JSON), 0, 0, "",
+	  "list the app's daily backup schedules", "cove pg:backups:schedules -a myapp" },
+	{ "pg:backups:unschedule", unschedule_run, CLI_APP_FLAGS, 0, 1, "[DATABASE]",
+	  "stop the daily backups of a Postgres add-on", "cove pg:backups:unschedule DATABASE -a myapp" },
 	{},
 };

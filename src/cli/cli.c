@@ -63,6 +63,7 @@ const struct cli_option cli_options[OPT_MAX_] = {
 	[OPT_AS] = { "as", 0, "NAME", "the attachment's name: NAME_URL is its config var" },
 	[OPT_NAME] = { "name", 0, "NAME", "the add-on's name (default: generated, postgresql-<adjective>-<number>)" },
 	[OPT_OUTPUT] = { "output", 'o', "FILE", "the file to write (default: latest.dump)" },
+	[OPT_AT] = { "at", 0, "'HH:00 UTC'", "the hour of the daily backup, in UTC" },
 	[OPT_HELP] = { "help", 'h', NULL, "show the help of the command" },
 };
 

@@ -70,6 +70,7 @@ enum cli_opt {
 	OPT_AS,
 	OPT_NAME,
 	OPT_OUTPUT,
+	OPT_AT,
 	OPT_HELP,
 	OPT_MAX_
 };

@@ -99,3 +99,36 @@ psql_retry() {
 	run psql_retry 'select count(*) from notes'
 	[[ "$output" == *" 2"* ]]
 }
+
+@test "schedule: shows in schedules, coved captures when due, unschedule removes it" {
+	run cove pg:backups:schedule DATABASE --at '02:00 UTC' -a bkapp
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Scheduling automatic daily backups of "*" at 02:00 UTC... done"* ]]
+	run cove pg:backups:schedules -a bkapp
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"=== Backup Schedules"*"daily at 02:00 UTC"* ]]
+	# Bad hours and time zones are refused and change nothing.
+	api_expect 422 POST /apps/bkapp/pg-backup-schedules '{"at":"02:30 UTC"}' >/dev/null
+	msg=$(cli_refused 1 pg:backups:schedule --at '02:00 Europe/Paris' -a bkapp)
+	[[ "$msg" == *"give the hour in UTC"* ]]
+	API_TOKEN=$(cat "$COVED_DATA/stranger.token") api_expect 403 POST /apps/bkapp/pg-backup-schedules '{"at":"3"}' >/dev/null
+	[ "$(api GET /apps/bkapp/pg-backup-schedules | jq -r '.[0].hour')" = 2 ]
+	# Due now (this hour, not yet served today): coved's scheduler captures within its 30 s tick.
+	hour=$(date -u +%H)
+	api_expect 201 POST /apps/bkapp/pg-backup-schedules "{\"at\":\"$hour:00 UTC\"}" >/dev/null
+	sqlite3 -cmd '.timeout 5000' "$COVED_DATA/cove.db" "UPDATE pg_backup_schedules SET last_day = '2000-01-01'"
+	local i
+	for i in $(seq 1 45); do
+		[ "$(api GET /apps/bkapp/pg-backups | jq '[.[] | select(.user_email == "scheduler" and .status == "completed")] | length')" = 1 ] && break
+		sleep 1
+	done
+	[ "$(api GET /apps/bkapp/pg-backups | jq '[.[] | select(.user_email == "scheduler" and .status == "completed")] | length')" = 1 ]
+	[ "$(api GET /apps/bkapp/pg-backup-schedules | jq -r '.[0].last_day')" = "$(date -u +%F)" ]
+	run cove pg:backups:unschedule DATABASE -a bkapp
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Unscheduling DATABASE daily backups... done"* ]]
+	run cove pg:backups:schedules -a bkapp
+	[[ "$output" == *"No backup schedules found on bkapp"* ]]
+	msg=$(cli_refused 1 pg:backups:unschedule DATABASE -a bkapp)
+	[[ "$msg" == *"has no backup schedule"* ]]
+}

@@ -17,3 +17,15 @@ CREATE TABLE pg_backups (
 	finished_at TEXT,
 	UNIQUE (app_id, kind, num)
 );
+
+-- A daily capture of an add-on at an hour (UTC), run by coved's scheduler; last_day is the
+-- UTC date (YYYY-MM-DD) of the day already served.
+CREATE TABLE pg_backup_schedules (
+	id TEXT PRIMARY KEY,
+	app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+	addon_id TEXT NOT NULL UNIQUE REFERENCES addons(id) ON DELETE CASCADE,
+	addon_name TEXT NOT NULL,
+	hour INTEGER NOT NULL CHECK (hour BETWEEN 0 AND 23),
+	last_day TEXT,
+	created_at TEXT NOT NULL
+);
