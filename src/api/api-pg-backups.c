@@ -436,27 +436,34 @@ static int restore(struct api_request *req, struct error *err)
 	return r;
 }
 
-static int backups_list(struct api_request *req, struct error *err)
+/* Replies with the app's rows of sql (one "?": the app's id), each made JSON by to_json. */
+static int app_rows_reply(struct api_request *req, const char *sql, json_t *(*to_json)(struct store_rows *rows),
+			  struct error *err)
 {
-	jobs_flush(req);
 	struct app a;
 	int r = api_app_load(req, req->params[0], &a, err);
 	if (r < 0)
 		return r;
 	_cleanup_rows_ struct store_rows *rows = NULL;
-	r = store_query(req->store,
-			"SELECT " BACKUP_COLUMNS " FROM pg_backups b WHERE b.app_id = ? ORDER BY b.kind, b.num DESC",
-			SV_ARGS(SV_TEXT(a.id)), &rows, err);
+	r = store_query(req->store, sql, SV_ARGS(SV_TEXT(a.id)), &rows, err);
 	if (r < 0)
 		return r;
 	json_t *list = json_array();
 	while ((r = store_rows_next(rows, err)) > 0)
-		json_array_append_new(list, backup_json(rows));
+		json_array_append_new(list, to_json(rows));
 	if (r < 0) {
 		json_decref(list);
 		return r;
 	}
 	return api_reply(req, 200, list);
+}
+
+static int backups_list(struct api_request *req, struct error *err)
+{
+	jobs_flush(req);
+	return app_rows_reply(req,
+			      "SELECT " BACKUP_COLUMNS " FROM pg_backups b WHERE b.app_id = ? ORDER BY b.kind, b.num DESC",
+			      backup_json, err);
 }
 
 static int backup_info(struct api_request *req, struct error *err)
@@ -556,24 +563,9 @@ static json_t *schedule_json(struct store_rows *rows)
 
 static int schedules_list(struct api_request *req, struct error *err)
 {
-	struct app a;
-	int r = api_app_load(req, req->params[0], &a, err);
-	if (r < 0)
-		return r;
-	_cleanup_rows_ struct store_rows *rows = NULL;
-	r = store_query(req->store,
-			"SELECT " SCHEDULE_COLUMNS " FROM pg_backup_schedules s WHERE s.app_id = ? ORDER BY s.addon_name",
-			SV_ARGS(SV_TEXT(a.id)), &rows, err);
-	if (r < 0)
-		return r;
-	json_t *list = json_array();
-	while ((r = store_rows_next(rows, err)) > 0)
-		json_array_append_new(list, schedule_json(rows));
-	if (r < 0) {
-		json_decref(list);
-		return r;
-	}
-	return api_reply(req, 200, list);
+	return app_rows_reply(req,
+			      "SELECT " SCHEDULE_COLUMNS " FROM pg_backup_schedules s WHERE s.app_id = ? ORDER BY s.addon_name",
+			      schedule_json, err);
 }
 
 /* Creates or replaces the add-on's schedule: {"addon", "at": "02:00 UTC"}. */

@@ -49,6 +49,26 @@ static int backup_wait(struct cli *c, const char *app, json_t *b, json_t **ret, 
 	return 0;
 }
 
+/* Starts a capture or a restore (POST path with body), tells what it does and waits for it. */
+static int backup_start(struct cli *c, const char *app, const char *path, json_t *body, bool restore, json_t **ret,
+			struct error *err)
+{
+	_cleanup_json_ json_t *b = NULL;
+	int r = cli_send(c, "POST", path, body, &b, err);
+	if (r < 0)
+		return r;
+	if (restore)
+		fprintf(stderr, "Starting restore of %s to %s... done\n\nRestoring... ", cli_json_str(b, "backup"),
+			cli_json_str(b, "addon.name"));
+	else
+		fprintf(stderr, "Starting backup of %s... done\n\nBacking up to %s... ", cli_json_str(b, "addon.name"),
+			cli_json_str(b, "name"));
+	fflush(stderr);
+	r = backup_wait(c, app, b, ret, err);
+	fprintf(stderr, r < 0 ? "failed\n" : "done\n");
+	return r;
+}
+
 static int capture_run(struct cli *c, struct error *err)
 {
 	const char *app;
@@ -59,15 +79,8 @@ static int capture_run(struct cli *c, struct error *err)
 	if (c->n_args > 0)
 		json_object_set_new(body, "addon", json_string(c->args[0]));
 	_cleanup_free_ char *path = cli_path("/apps/%s/pg-backups", app);
-	_cleanup_json_ json_t *b = NULL, *done = NULL;
-	r = cli_send(c, "POST", path, body, &b, err);
-	if (r < 0)
-		return r;
-	fprintf(stderr, "Starting backup of %s... done\n\nBacking up to %s... ", cli_json_str(b, "addon.name"),
-		cli_json_str(b, "name"));
-	fflush(stderr);
-	r = backup_wait(c, app, b, &done, err);
-	fprintf(stderr, r < 0 ? "failed\n" : "done\n");
+	_cleanup_json_ json_t *done = NULL;
+	r = backup_start(c, app, path, body, false, &done, err);
 	if (r < 0)
 		return r;
 	if (cli_has(c, OPT_JSON))
@@ -139,16 +152,8 @@ static int restore_run(struct cli *c, struct error *err)
 	if (c->n_args > 1)
 		json_object_set_new(body, "addon", json_string(c->args[1]));
 	_cleanup_free_ char *path = cli_path("/apps/%s/pg-backups/%s/actions/restore", app, backup);
-	_cleanup_json_ json_t *b = NULL, *done = NULL;
-	r = cli_send(c, "POST", path, body, &b, err);
-	if (r < 0)
-		return r;
-	fprintf(stderr, "Starting restore of %s to %s... done\n\nRestoring... ", cli_json_str(b, "backup"),
-		cli_json_str(b, "addon.name"));
-	fflush(stderr);
-	r = backup_wait(c, app, b, &done, err);
-	fprintf(stderr, r < 0 ? "failed\n" : "done\n");
-	return r;
+	_cleanup_json_ json_t *done = NULL;
+	return backup_start(c, app, path, body, true, &done, err);
 }
 
 static int download_run(struct cli *c, struct error *err)
