@@ -212,11 +212,23 @@ int cli_api_need_token(const struct cli_api *api, struct error *err)
 struct answer {
 	struct strbuf body;
 	bool too_large;
+	FILE *file;     /* a 2xx body goes here (cli_request.ret_file) */
+	CURL *h;
+	bool file_error;
 };
 
 static size_t on_body(char *data, size_t size, size_t n, void *userdata)
 {
 	struct answer *a = userdata;
+	long status = 0;
+	if (a->file && curl_easy_getinfo(a->h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status >= 200 &&
+	    status < 300) {
+		if (fwrite(data, size, n, a->file) != n) {
+			a->file_error = true;
+			return 0;
+		}
+		return size * n;
+	}
 	if (strbuf_add(&a->body, data, size * n) < 0) {
 		a->too_large = true;
 		return 0; /* makes curl stop with CURLE_WRITE_ERROR */
@@ -305,7 +317,7 @@ int cli_api_call(struct cli_api *api, const struct cli_request *rq, json_t **ret
 	_cleanup_free_ char *auth = NULL;
 	_cleanup_free_ char *range = rq->range ? xasprintf("Range: %s", rq->range) : NULL;
 	_cleanup_free_ char *expand = rq->expand ? xasprintf("Accept-Expansion: %s", rq->expand) : NULL;
-	struct answer answer = { 0 };
+	struct answer answer = { .file = rq->ret_file, .h = h };
 	strbuf_init(&answer.body, CLI_API_ANSWER_MAX);
 	char curl_error[CURL_ERROR_SIZE] = "";
 
@@ -352,7 +364,7 @@ int cli_api_call(struct cli_api *api, const struct cli_request *rq, json_t **ret
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &answer);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_error);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, rq->upload_path ? 0L : (long)REQUEST_TIMEOUT_S);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, rq->upload_path || rq->ret_file ? 0L : (long)REQUEST_TIMEOUT_S);
 
 	uint64_t t0 = time_mono_usec();
 	CURLcode rc = curl_easy_perform(h);
@@ -373,15 +385,23 @@ int cli_api_call(struct cli_api *api, const struct cli_request *rq, json_t **ret
 			      CLI_API_ANSWER_MAX / (1024 * 1024));
 		goto out;
 	}
+	if (answer.file_error) {
+		r = error_set(err, -EIO, "write the answer of the API to %s %s: %m", rq->method, rq->path);
+		goto out;
+	}
 	if (rc != CURLE_OK) {
 		r = error_set(err, -EHOSTUNREACH, "cannot reach the API at %s: %s", api->url,
 			      curl_error[0] ? curl_error : curl_easy_strerror(rc));
 		goto out;
 	}
 
+	if (rq->ret_file && status >= 200 && status < 300) {
+		if (ret)
+			*ret = json_null();
+		r = 0;
+		goto out;
+	}
 	if (rq->ret_text && status >= 200 && status < 300) {
-		if (rq->ret_text_len)
-			*rq->ret_text_len = answer.body.len;
 		*rq->ret_text = strbuf_detach(&answer.body);
 		if (ret)
 			*ret = json_null();

@@ -20,6 +20,7 @@
  */
 
 #include <jansson.h>
+#include <stdio.h>
 
 #include "base/error.h"
 #include "cli/cli.h"
@@ -70,7 +71,7 @@ struct cli_request {
 	const char *token;         /* a token to send instead of the one found at open */
 	long *ret_status;          /* when not NULL, receives the HTTP status (0 without answer) */
 	char **ret_text;           /* when not NULL, a 2xx body is not JSON but text, kept here */
-	size_t *ret_text_len;      /* with ret_text: its length (a binary body may hold NULs) */
+	FILE *ret_file;            /* when not NULL, a 2xx body is written here, streamed, without limit */
 };
 
 /*

@@ -165,24 +165,19 @@ static int download_run(struct cli *c, struct error *err)
 	const char *out = cli_opt(c, OPT_OUTPUT) ? cli_opt(c, OPT_OUTPUT) : "latest.dump";
 	_cleanup_free_ char *path =
 		cli_path("/apps/%s/pg-backups/%s/download", app, c->n_args > 0 ? c->args[0] : "latest");
-	_cleanup_free_ char *data = NULL;
-	size_t len = 0;
-	struct cli_request rq = { .method = "GET", .path = path, .ret_text = &data, .ret_text_len = &len };
-	r = cli_api_call(c->api, &rq, NULL, err);
-	if (r < 0)
-		return r;
 	_cleanup_free_ char *tmp = xasprintf("%s.part", out);
-	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
+	FILE *f = fopen(tmp, "wxe");
+	if (!f && errno == EEXIST && unlink(tmp) == 0)
+		f = fopen(tmp, "wxe");
+	if (!f)
 		return error_set(err, -errno, "open '%s': %m", tmp);
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0) {
-			r = error_set(err, -errno, "write '%s': %m", tmp);
-			unlink(tmp);
-			return r;
-		}
-		off += (size_t)n;
+	struct cli_request rq = { .method = "GET", .path = path, .ret_file = f };
+	r = cli_api_call(c->api, &rq, NULL, err);
+	if (fclose(f) != 0 && r >= 0)
+		r = error_set(err, -errno, "write '%s': %m", tmp);
+	if (r < 0) {
+		unlink(tmp);
+		return r;
 	}
 	if (rename(tmp, out) < 0) {
 		r = error_set(err, -errno, "rename '%s' to '%s': %m", tmp, out);

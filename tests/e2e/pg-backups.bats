@@ -68,6 +68,10 @@ psql_retry() {
 	run cove pg:backups:download b001 -a bkapp -o other.dump
 	[ "$status" -eq 0 ]
 	cmp latest.dump other.dump
+	# An unknown backup: the API's message, and no file at all.
+	msg=$(cli_refused 1 pg:backups:download b404 -a bkapp -o none.dump)
+	[[ "$msg" == *"backup 'b404' of 'bkapp' not found"* ]]
+	[ ! -e none.dump ] && [ ! -e none.dump.part ]
 	[ "$(sqlite3 "$COVED_DATA/cove.db" "SELECT COUNT(*) FROM audit_events WHERE action = 'Downloaded backup b001 of bkapp'")" = 2 ]
 }
 
@@ -131,4 +135,22 @@ psql_retry() {
 	[[ "$output" == *"No backup schedules found on bkapp"* ]]
 	msg=$(cli_refused 1 pg:backups:unschedule DATABASE -a bkapp)
 	[[ "$msg" == *"has no backup schedule"* ]]
+}
+
+@test "a capture that fails is listed as failed with pg_dump's error, and the latest stays the last good one" {
+	addon=$(api GET /apps/bkapp/pg-backups/b001 | jq -r .addon.id)
+	n=$(api GET /apps/bkapp/pg-backups | jq '[.[] | select(.kind == "capture")] | length')
+	next=$(printf 'b%03d' $((n + 1)))
+	# pg_dump cannot write its file where a directory stands.
+	mkdir "$COVED_DATA/backups/$addon/$next.dump"
+	run cove pg:backups:capture -a bkapp
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"Backing up to $next... failed"*"cove: $next of 'bkapp' failed: pg_dump: error: could not open output file"* ]]
+	b=$(api GET "/apps/bkapp/pg-backups/$next")
+	[ "$(echo "$b" | jq -r .status)" = failed ]
+	[ "$(echo "$b" | jq -r .size)" = 0 ]
+	run cove pg:backups -a bkapp
+	[[ "$output" == *"$next"*"Failed"* ]]
+	[ "$(api GET /apps/bkapp/pg-backups/latest | jq -r .name)" = "$(printf 'b%03d' "$n")" ]
+	api_expect 422 POST "/apps/bkapp/pg-backups/$next/actions/restore" '{"confirm":"bkapp"}' >/dev/null
 }
