@@ -144,6 +144,9 @@ psql_retry() {
 	# pg_dump cannot write its file where a directory stands.
 	mkdir "$COVED_DATA/backups/$addon/$next.dump"
 	run cove pg:backups:capture -a bkapp
+	# Shown when the test fails: what ran and what the dump directory holds.
+	echo "$output"; echo "n=$n next=$next"; ls -la "$COVED_DATA/backups/$addon"
+	api GET /apps/bkapp/pg-backups | jq -c '.[] | [.name, .status, .user_email, .addon.id]' 
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"Backing up to $next... failed"*"cove: $next of 'bkapp' failed: pg_dump: error: could not open output file"* ]]
 	b=$(api GET "/apps/bkapp/pg-backups/$next")
