@@ -25,7 +25,7 @@ setup() {
 	run cove create myapp --space acme-prod
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "Creating myapp... done" ]
-	[[ "${lines[1]}" == "http://myapp.acme-prod."*"/ | $COVE_API_URL/myapp.git" ]]
+	[[ "${lines[1]}" == "http://myapp.acme-prod."*"/ | $COVE_API_TLS_URL/myapp.git" ]]
 	[ "${#lines[@]}" -eq 2 ]
 	[ "$(api_expect 200 GET /apps/myapp | jq -r .space.name)" = acme-prod ]
 }
@@ -93,7 +93,7 @@ setup() {
 	run cove apps:info -a myapp
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "=== myapp" ]
-	[[ "$output" == *"Git URL:"*"$COVE_API_URL/myapp.git"* ]]
+	[[ "$output" == *"Git URL:"*"$COVE_API_TLS_URL/myapp.git"* ]]
 	[[ "$output" == *"Space:"*"acme-prod"* ]]
 	[[ "$output" == *"Team:"*"acme"* ]]
 	[[ "$output" == *"Region:"*"virginia"* ]]
@@ -126,7 +126,7 @@ setup() {
 	run cove create gitapp --space acme-prod
 	[ "$status" -eq 0 ]
 	[ "${lines[2]}" = "Git remote cove added" ]
-	[ "$(git remote get-url cove)" = "$COVE_API_URL/gitapp.git" ]
+	[ "$(git remote get-url cove)" = "$COVE_API_TLS_URL/gitapp.git" ]
 	run cove config:set GREETING=hello
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "Setting GREETING and restarting gitapp... done, v2" ]
@@ -144,19 +144,19 @@ setup() {
 @test "-r picks another remote; --no-remote adds none; an existing remote is left alone" {
 	git init -q repo
 	cd repo
-	git remote add staging "$COVE_API_URL/myapp.git"
+	git remote add staging "$COVE_API_TLS_URL/myapp.git"
 	run cove apps:info -r staging
 	[ "${lines[0]}" = "=== myapp" ]
 	run cove create noremote --space acme-prod --no-remote
 	[ "$status" -eq 0 ]
 	! git remote get-url cove
-	git remote add cove "$COVE_API_URL/myapp.git"
+	git remote add cove "$COVE_API_TLS_URL/myapp.git"
 	run cove create other --space acme-prod
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"git remote 'cove' already exists"* ]]
-	[ "$(git remote get-url cove)" = "$COVE_API_URL/myapp.git" ]
+	[ "$(git remote get-url cove)" = "$COVE_API_TLS_URL/myapp.git" ]
 	run cove create named --space acme-prod -r production
-	[ "$(git remote get-url production)" = "$COVE_API_URL/named.git" ]
+	[ "$(git remote get-url production)" = "$COVE_API_TLS_URL/named.git" ]
 }
 
 @test "git:remote points the remote at an app" {
@@ -164,9 +164,9 @@ setup() {
 	cd repo
 	run cove git:remote -a myapp
 	[ "$status" -eq 0 ]
-	[ "$output" = "set git remote cove to $COVE_API_URL/myapp.git" ]
+	[ "$output" = "set git remote cove to $COVE_API_TLS_URL/myapp.git" ]
 	run cove git:remote -a teamapp
-	[ "$(git remote get-url cove)" = "$COVE_API_URL/teamapp.git" ]
+	[ "$(git remote get-url cove)" = "$COVE_API_TLS_URL/teamapp.git" ]
 }
 
 @test "apps:rename renames the app and the remote follows" {
@@ -177,7 +177,7 @@ setup() {
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "Renaming renameme to renamed... done" ]
 	[ "${lines[2]}" = "Git remote cove updated" ]
-	[ "$(git remote get-url cove)" = "$COVE_API_URL/renamed.git" ]
+	[ "$(git remote get-url cove)" = "$COVE_API_TLS_URL/renamed.git" ]
 	api_expect 200 GET /apps/renamed >/dev/null
 	msg=$(cli_refused 1 apps:rename myapp -a renamed)
 	[ "$msg" = "app name 'myapp' is already taken" ]
