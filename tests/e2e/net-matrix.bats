@@ -197,11 +197,19 @@ row() {
 	[ "$verdict" = ok ]
 }
 
-transport() { case $1 in udp | dns=*) echo udp ;; *) echo tcp ;; esac; }
+# The tool of a probe KIND: a control must have used the same one.
+tool() {
+	case $1 in
+	tcp | pg) echo "socat over TCP" ;;
+	udp) echo "socat over UDP" ;;
+	http | web=*) echo curl ;;
+	dns=*) echo dig ;;
+	esac
+}
 
 # Runs the batch's probes at once, then prints a row per cell. A denied cell needs a control:
-# a cell of the batch from the same source over the same transport that was expected and
-# seen allowed (the probe works from there); without one it is a mismatch too.
+# a cell of the batch from the same source with the same tool that was expected and seen
+# allowed (the tool works from there); without one it is a mismatch too.
 matrix_run() {
 	local i=0 path expected source kind address port pattern pids=()
 	while IFS=$'\t' read -r path expected source kind address port pattern; do
@@ -228,14 +236,14 @@ matrix_run() {
 			j=0
 			while IFS=$'\t' read -r c_path c_expected c_source c_kind rest; do
 				if [ "$c_expected" = allowed ] && [ "${observed[j]}" = allowed ] && [ "$c_source" = "$source" ] &&
-					[ "$(transport "$c_kind")" = "$(transport "$kind")" ]; then
+					[ "$(tool "$c_kind")" = "$(tool "$kind")" ]; then
 					control=$c_path
 					break
 				fi
 				j=$((j + 1))
 			done <"$BATCH"
 			if [ -z "$control" ]; then
-				row "$path" "$expected" "no control" "no working probe from $source over $(transport "$kind")" || failed=1
+				row "$path" "$expected" "no control" "no working $(tool "$kind") from $source" || failed=1
 				i=$((i + 1))
 				continue
 			fi
@@ -320,6 +328,7 @@ timed_row() {
 	cell "b1 → PostgreSQL of mx-b" allowed b1 pg "$PG_b1" 5432 "^[NS]$"
 	cell "a1 → PostgreSQL of mx-b, other space" denied a1 pg "$PG_b1" 5432 "^[NS]$"
 	cell "b2 → PostgreSQL of mx-a, other space" denied b2 pg "$PG_a1" 5432 "^[NS]$"
+	cell "b2 → PostgreSQL of mx-b (not attached to b2)" allowed b2 pg "$PG_b1" 5432 "^[NS]$"
 	cell "b2 → b1, same space, TCP $PORT2 (control)" allowed b2 tcp "$IP_b1" $PORT2 "^b1 web.1$"
 	# mx-c has mx-a's networks and no server: mx-a's database address leads nowhere there.
 	cell "c1.1 → the address of mx-a's PostgreSQL, same CIDRs" denied c1.1 pg "$PG_a1" 5432 "^[NS]$"
@@ -364,6 +373,7 @@ timed_row() {
 	cell "a1 → $ingress (the space's ingress)" denied a1 http "${ingress%:*}" "${ingress#*:}" "^HTTP/1.[01] "
 	cell "a1 → a2, same space, TCP $PORT2 (control)" allowed a1 tcp "$IP_a2" $PORT2 "^a2 web.1$"
 	cell "a1 → a2, same space, UDP $PORT2 (control)" allowed a1 udp "$IP_a2" $PORT2 "^a2 web.1$"
+	cell "a1 → a2, same space, HTTP 5000 (control)" allowed a1 http "$IP_a2" 5000 "^HTTP/1.[01] 200"
 	# The targets listen: the host reaches each of them itself.
 	cell "host → 127.0.0.1:$HOST_PORT (the listener's control)" allowed host tcp 127.0.0.1 "$HOST_PORT" "^host$"
 	cell "host → 127.0.0.1:$api_port (the API's control)" allowed host http 127.0.0.1 "$api_port" "^HTTP/1.[01] "
