@@ -12,7 +12,7 @@
 #                                           not use, web.1 one it does)
 #   outside  203.0.113.7 and 203.0.113.200 behind the host's 203.0.113.254
 #
-# A probe (socat from the source's network namespace, 1 s to connect, 1 s to answer) counts
+# A probe (socat, curl or dig from the source's network namespace, 1 s to connect) counts
 # as "allowed" only when the target itself answers with its marker: a dyno its "<app> <dyno>",
 # PostgreSQL its one-byte answer to an SSLRequest, a host listener "host". The outside and
 # the host get a route to mx-a's networks through mx-a's uplink (policy routing, nothing else
@@ -149,8 +149,8 @@ skip_without_addons() {
 }
 
 # probe SOURCE KIND ADDRESS PORT: what answered. SOURCE is a name of the table above (its
-# dyno's namespace), "outside" or "host"; KIND is tcp (connect, read), udp (a datagram, twice
-# at most), pg (an SSLRequest), http (GET /, the status line) or web=HOST (GET / for HOST
+# dyno's namespace), "outside" or "host"; KIND is tcp (connect, read), udp (a datagram, three
+# times at most: on a loaded host an answer may take a while or a datagram be lost), pg (an SSLRequest), http (GET /, the status line) or web=HOST (GET / for HOST
 # through a router, the body) or dns=NAME (its A records, asked over UDP).
 probe() {
 	local source=$1 kind=$2 address=$3 port=$4 in=()
@@ -172,8 +172,8 @@ probe() {
 	dns=*) timeout 3 "${in[@]}" dig +short +time=1 +tries=2 -p "$port" "@$address" "${kind#dns=}" A ;;
 	udp)
 		local i answer
-		for i in 1 2; do
-			answer=$(echo probe | timeout 2 "${in[@]}" socat -T1 -t1 - "UDP:$address:$port")
+		for i in 1 2 3; do
+			answer=$(echo probe | timeout 3 "${in[@]}" socat -T2 -t2 - "UDP:$address:$port")
 			[ -n "$answer" ] && break
 		done
 		echo "$answer"
