@@ -349,6 +349,9 @@ timed_row() {
 	cell "outside → a1's private address, TCP 5000 (the web port)" denied outside http "$IP_a1" 5000 "^HTTP/1.[01] 200"
 	cell "outside → host 203.0.113.254, TCP (control)" allowed outside tcp 203.0.113.254 "$HOST_PORT" "^host$"
 	cell "outside → host 203.0.113.254, UDP (control)" allowed outside udp 203.0.113.254 "$HOST_PORT" "^host$"
+	local a
+	a=$(space_ingress mx-a)
+	cell "outside → router of mx-a, for a1 (control)" allowed outside web=a1.mx-a.localhost "${a%:*}" "${a#*:}" "^a1 web.1$"
 	cell "host → a1's private address, TCP $PORT2" denied host tcp "$IP_a1" $PORT2 "^a1 web.1$"
 	cell "host → a1's private address, UDP $PORT2" denied host udp "$IP_a1" $PORT2 "^a1 web.1$"
 	cell "host → outside 203.0.113.7, TCP (control)" allowed host tcp 203.0.113.7 8080 "^internet at 203.0.113.7"
