@@ -55,6 +55,8 @@ setup_file() {
 	if [ -n "$addons" ]; then
 		for app in a1 b1; do
 			wait_addon $app
+			# The attachment is a release that restarts the app's dynos: probe the new ones.
+			wait_release_dynos $app
 			echo "export PG_$app=$(api GET /apps/$app/addons | jq -r '.[0].private_ip')" >>"$BATS_FILE_TMPDIR/names"
 		done
 	fi
@@ -138,6 +140,23 @@ wait_addon() {
 		sleep 0.2
 	done
 	echo "the add-on of $1 is not provisioned: $(api GET "/apps/$1/addons")" >&2
+	return 1
+}
+
+# wait_release_dynos APP: until APP's current release has its DATABASE_URL and its one dyno
+# runs that release, up.
+wait_release_dynos() {
+	local i version
+	for i in $(seq 1 150); do
+		if [ "$(api GET "/apps/$1/config-vars" | jq -r '.DATABASE_URL // empty')" != "" ]; then
+			version=$(api GET "/apps/$1/releases" -H "Range: version ..; max=1, order=desc" | jq -r '.[0].version')
+			[ "$(api GET "/apps/$1/dynos" | jq --argjson v "$version" \
+				'[.[] | select(.release.version == $v and .state == "up")] | length')" = 1 ] &&
+				[ "$(api GET "/apps/$1/dynos" | jq length)" = 1 ] && return 0
+		fi
+		sleep 0.2
+	done
+	echo "the dynos of $1 do not run its current release: $(api GET "/apps/$1/dynos")" >&2
 	return 1
 }
 
