@@ -39,23 +39,26 @@ setup_file() {
 	for space in mx-a mx-b mx-c; do wait_space $space allocated; done
 	for app in a1:mx-a a2:mx-a b1:mx-b b2:mx-b c1:mx-c; do
 		api_expect 201 POST /apps "{\"name\":\"${app%:*}\",\"space\":\"${app#*:}\"}" >/dev/null
-		deploy_slug "${app%:*}" "{\"web\":\"exec python3 net-matrix-app.py \$PORT $PORT2\"}" \
-			"$BATS_TEST_DIRNAME/net-matrix-app.py" >/dev/null
 	done
-	# c1's third dyno is the one with an address mx-a leaves free (the lowest free one is given).
-	api_expect 200 PATCH /apps/c1/formation '{"updates":[{"type":"web","quantity":3}]}' >/dev/null
+	# The add-ons first: their attachment's release then starts no dyno, and the dynos keep
+	# the addresses the test relies on (a restart would give a1 a new one).
 	local addons=
 	if [ "$(api GET /addon-services >/dev/null; api_status)" = 200 ]; then
 		addons=1
 		api_expect 201 POST /apps/a1/addons '{"plan":"heroku-postgresql:essential-0"}' >/dev/null
 		api_expect 201 POST /apps/b1/addons '{"plan":"heroku-postgresql:essential-0"}' >/dev/null
+		for app in a1 b1; do wait_addon $app; done
 	fi
+	for app in a1 a2 b1 b2 c1; do
+		deploy_slug "$app" "{\"web\":\"exec python3 net-matrix-app.py \$PORT $PORT2\"}" \
+			"$BATS_TEST_DIRNAME/net-matrix-app.py" >/dev/null
+	done
+	# c1's third dyno is the one with an address mx-a leaves free (the lowest free one is given).
+	api_expect 200 PATCH /apps/c1/formation '{"updates":[{"type":"web","quantity":3}]}' >/dev/null
 	for app in a1 a2 b1 b2; do wait_dynos $app 1; done
 	wait_dynos c1 3
 	if [ -n "$addons" ]; then
 		for app in a1 b1; do
-			wait_addon $app
-			# The attachment is a release that restarts the app's dynos: probe the new ones.
 			wait_release_dynos $app
 			echo "export PG_$app=$(api GET /apps/$app/addons | jq -r '.[0].private_ip')" >>"$BATS_FILE_TMPDIR/names"
 		done
