@@ -208,59 +208,142 @@ function appsTab(ctx) {
 		list);
 }
 
-// Trusted IP ranges (the space's inbound ruleset): admins edit them, members read them.
-function trustedRanges(ctx) {
+// A network ruleset of the space (trusted IP ranges, outbound rules), its list and its editor:
+// admins add and remove rules, members read them. Each change PUTs the whole list, as the API
+// takes it. The spec says what differs: the path, the words, a rule's view and the add form.
+function ruleset(ctx, spec) {
 	const { space, isAdmin, life } = ctx;
+	const path = `/spaces/${seg(space.id)}/${spec.path}`;
 	const el = live(life, async () => {
-		let ruleset;
+		let current;
 		try {
-			ruleset = await api('GET', `/spaces/${seg(space.id)}/inbound-ruleset`, undefined, { signal: life.signal });
+			current = await api('GET', path, undefined, { signal: life.signal });
 		} catch (err) {
 			if (err instanceof ApiError && err.status === 403) {
-				return notice('info', `You may not see the trusted IP ranges of this space: ${describe(err)}`);
+				return notice('info', `You may not see the ${spec.words} of this space: ${describe(err)}`);
 			}
 			throw err;
 		}
-		const rules = (ruleset.rules || []).map((r) => ({ action: r.action || 'allow', source: r.source }));
-		const list = rules.length
-			? h('ul', { class: 'rule-list', 'aria-label': 'Trusted IP ranges' }, rules.map((r, i) => h('li', null,
-				mono(r.source), ' ', badge(r.action === 'allow' ? 'up' : 'crashed', r.action),
-				isAdmin ? h('button', {
-					type: 'button', class: 'btn btn-small btn-quiet', 'aria-label': `Remove ${r.source}`,
-					onclick: async (ev) => {
-						const ok = await confirm({ title: `Remove ${r.source}?`, message: `Web traffic from ${r.source} will no longer be allowed into ${space.name}.`, action: 'Remove', danger: true });
-						if (!ok) return;
-						ev.target.disabled = true;
-						try {
-							await save(rules.filter((_, j) => j !== i), `Removed ${r.source}`);
-						} catch (e) {
-							ev.target.disabled = false;
-							flash('error', describe(e));
-						}
-					},
-				}, 'Remove') : null)))
-			: h('p', { class: 'empty' }, 'No ranges: no web traffic is allowed in.');
+		const rules = (current.rules || []).map(spec.normalize);
 		const save = async (next, msg) => {
-			await api('PUT', `/spaces/${seg(space.id)}/inbound-ruleset`, { rules: next });
+			await api('PUT', path, { rules: next });
 			flash('ok', msg);
 			el.reload();
 		};
-		const cidr = h('input', { class: 'input mono', name: 'source', required: true, placeholder: '203.0.113.0/24', autocomplete: 'off', spellcheck: 'false' });
+		const remove = (r, i) => h('button', {
+			type: 'button', class: 'btn btn-small btn-quiet', 'aria-label': `Remove ${spec.name(r, i)}`,
+			onclick: async (ev) => {
+				const ok = await confirm({ title: `Remove ${spec.name(r, i)}?`, message: spec.removeMessage(r, rules.length === 1), action: 'Remove', danger: true });
+				if (!ok) return;
+				ev.target.disabled = true;
+				try {
+					await save(rules.filter((_, j) => j !== i), `Removed ${spec.name(r, i)}`);
+				} catch (e) {
+					ev.target.disabled = false;
+					flash('error', describe(e));
+				}
+			},
+		}, 'Remove');
+		const list = rules.length
+			? h('ul', { class: 'rule-list', 'aria-label': spec.title }, rules.map((r, i) => h('li', null, spec.view(r, i), isAdmin ? remove(r, i) : null)))
+			: h('p', { class: 'empty' }, spec.empty);
+		const add = spec.addForm();
 		return h('div', null,
 			list,
 			isAdmin
-				? form({ class: 'inline-form', 'aria-label': 'Add a trusted IP range' }, [
-					field('Range (CIDR)', cidr),
-					h('button', { type: 'submit', class: 'btn btn-primary' }, 'Add range'),
+				? form({ class: 'inline-form', 'aria-label': add.label }, [
+					...add.fields,
+					h('button', { type: 'submit', class: 'btn btn-primary' }, add.button),
 				], async () => {
-					const source = cidr.value.trim();
-					await save([...rules, { action: 'allow', source }], `Added ${source} to the trusted IP ranges of ${space.name}`);
+					const { rule, msg } = add.read();
+					await save([...rules, rule], msg);
 				})
 				: notice('info', `Read-only: only admins of team ${space.team.name} may change network settings.`),
-			ruleset.created_by ? h('p', { class: 'hint' }, `Last changed by ${ruleset.created_by} ${ago(ruleset.created_at)}.`) : null);
-	}, { label: 'Loading trusted IP ranges' });
+			current.created_by ? h('p', { class: 'hint' }, `Last changed by ${current.created_by} ${ago(current.created_at)}.`) : null);
+	}, { label: `Loading ${spec.words}` });
 	el.reload();
 	return el;
+}
+
+// Trusted IP ranges (the space's inbound ruleset).
+function trustedRanges(ctx) {
+	const { space } = ctx;
+	return ruleset(ctx, {
+		path: 'inbound-ruleset',
+		title: 'Trusted IP ranges',
+		words: 'trusted IP ranges',
+		empty: 'No ranges: no web traffic is allowed in.',
+		normalize: (r) => ({ action: r.action || 'allow', source: r.source }),
+		view: (r) => [mono(r.source), ' ', badge(r.action === 'allow' ? 'up' : 'crashed', r.action)],
+		name: (r) => r.source,
+		removeMessage: (r) => `Web traffic from ${r.source} will no longer be allowed into ${space.name}.`,
+		addForm: () => {
+			const cidr = h('input', { class: 'input mono', name: 'source', required: true, placeholder: '203.0.113.0/24', autocomplete: 'off', spellcheck: 'false' });
+			return {
+				label: 'Add a trusted IP range',
+				button: 'Add range',
+				fields: [field('Range (CIDR)', cidr)],
+				read: () => {
+					const source = cidr.value.trim();
+					return { rule: { action: 'allow', source }, msg: `Added ${source} to the trusted IP ranges of ${space.name}` };
+				},
+			};
+		},
+	});
+}
+
+const PROTOCOLS = ['any', 'tcp', 'udp', 'icmp'];
+
+function portsText(r) {
+	if (r.protocol === 'any' || (r.from_port === 0 && r.to_port === (r.protocol === 'icmp' ? 255 : 65535))) return 'all ports';
+	return r.from_port === r.to_port ? `port ${r.from_port}` : `ports ${r.from_port}-${r.to_port}`;
+}
+
+// "443", "8000-8100", or empty (all): [from, to]. ICMP's "ports" are its types, 0-255.
+function parsePorts(text, protocol) {
+	const all = [0, protocol === 'icmp' ? 255 : 65535];
+	const t = text.trim();
+	if (t === '' || t === 'any' || protocol === 'any') return all;
+	const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(t);
+	if (!m) throw new Error(`Ports: '${t}' is not a port or a range LOW-HIGH`);
+	const from = Number(m[1]);
+	const to = m[2] === undefined ? from : Number(m[2]);
+	if (from > to || to > all[1]) throw new Error(`Ports: '${t}' is not within 0-${all[1]}, low to high`);
+	return [from, to];
+}
+
+// Outbound rules (the space's outbound ruleset): an allowlist of what dynos may reach outside
+// the space, numbered as the CLI numbers them.
+function outboundRules(ctx) {
+	const { space } = ctx;
+	const ruleText = (r) => `${r.target} ${r.protocol} ${portsText(r)}`;
+	return ruleset(ctx, {
+		path: 'outbound-ruleset',
+		title: 'Outbound rules',
+		words: 'outbound rules',
+		empty: 'No rules: dynos reach nothing outside the space (its DNS resolver still answers).',
+		normalize: (r) => ({ target: r.target, from_port: r.from_port, to_port: r.to_port, protocol: r.protocol }),
+		view: (r, i) => [h('span', { class: 'muted' }, `${i + 1}.`), ' ', mono(r.target), ' ', badge('up', r.protocol), ' ', portsText(r)],
+		name: (r, i) => `rule ${i + 1} (${ruleText(r)})`,
+		removeMessage: (r, last) => (last
+			? `Dynos of ${space.name} will reach nothing outside the space.`
+			: `Dynos of ${space.name} will no longer reach ${ruleText(r)} unless another rule allows it.`),
+		addForm: () => {
+			const target = h('input', { class: 'input mono', name: 'target', required: true, placeholder: '203.0.113.0/24', autocomplete: 'off', spellcheck: 'false' });
+			const protocol = h('select', { class: 'input', name: 'protocol' }, PROTOCOLS.map((p) => h('option', { value: p }, p)));
+			const ports = h('input', { class: 'input mono', name: 'ports', placeholder: 'all', autocomplete: 'off', spellcheck: 'false' });
+			return {
+				label: 'Add an outbound rule',
+				button: 'Add rule',
+				fields: [field('Destination (CIDR)', target), field('Protocol', protocol), field('Ports', ports)],
+				read: () => {
+					const [from, to] = parsePorts(ports.value, protocol.value);
+					const rule = { target: target.value.trim(), from_port: from, to_port: to, protocol: protocol.value };
+					return { rule, msg: `Added ${ruleText(rule)} to the outbound rules of ${space.name}` };
+				},
+			};
+		},
+	});
 }
 
 function networkTab(ctx) {
@@ -269,9 +352,13 @@ function networkTab(ctx) {
 	ips.reload();
 	return [
 		h('div', { class: 'grid2' },
-			card('Trusted IP ranges',
-				h('p', { class: 'hint' }, 'Web traffic to the apps of this space is allowed from these source ranges only. The API and the CLI are not affected.'),
-				trustedRanges(ctx)),
+			h('div', null,
+				card('Trusted IP ranges',
+					h('p', { class: 'hint' }, 'Web traffic to the apps of this space is allowed from these source ranges only. The API and the CLI are not affected.'),
+					trustedRanges(ctx)),
+				card('Outbound rules',
+					h('p', { class: 'hint' }, 'Dynos of this space may open connections outside it to these destinations only. Traffic inside the space is not affected.'),
+					outboundRules(ctx))),
 			h('div', null,
 				card('Outbound IPs', ips),
 				card('Addresses', facts([['Dyno CIDR', mono(space.cidr)], ['Data CIDR', mono(space.data_cidr)]])))),

@@ -482,6 +482,35 @@ try {
 		await page.screenshot({ path: join(SHOTS, 'space-network-ranges-desktop.png') });
 	});
 
+	await step('edit the outbound rules', async () => {
+		const rules = page.locator('main ul.rule-list[aria-label="Outbound rules"]');
+		await rules.locator('li', { hasText: '0.0.0.0/0' }).filter({ hasText: 'all ports' }).waitFor();
+		await page.getByLabel('Destination (CIDR)', { exact: true }).fill('203.0.113.0/24');
+		await page.getByLabel('Protocol', { exact: true }).selectOption('tcp');
+		// A port out of range is the page's error, and nothing is sent.
+		await page.getByLabel('Ports', { exact: true }).fill('443-70000');
+		await page.getByRole('button', { name: 'Add rule' }).click();
+		await flashSays("Ports: '443-70000' is not within 0-65535");
+		assert((await must(200, 'GET', `/spaces/${space}/outbound-ruleset`)).rules.length === 1, 'nothing was sent');
+		await page.getByLabel('Ports', { exact: true }).fill('443');
+		await page.getByRole('button', { name: 'Add rule' }).click();
+		await flashSays('Added 203.0.113.0/24 tcp port 443 to the outbound rules');
+		await rules.locator('li').nth(1).filter({ hasText: '2. 203.0.113.0/24' }).filter({ hasText: 'port 443' }).waitFor();
+		let r = await must(200, 'GET', `/spaces/${space}/outbound-ruleset`);
+		assert(r.rules.length === 2 && r.rules[1].target === '203.0.113.0/24' && r.rules[1].protocol === 'tcp' &&
+			r.rules[1].from_port === 443 && r.rules[1].to_port === 443, `the API has the rule: ${JSON.stringify(r.rules)}`);
+		// Heroku's way to deny: the allow-all rule goes, the narrower one stays.
+		await page.getByRole('button', { name: 'Remove rule 1 (0.0.0.0/0 any all ports)' }).click();
+		await page.getByRole('dialog').getByRole('button', { name: 'Remove' }).click();
+		await flashSays('Removed rule 1 (0.0.0.0/0 any all ports)');
+		await rules.locator('li').filter({ hasText: '0.0.0.0/0' }).waitFor({ state: 'detached' });
+		await rules.locator('li').first().filter({ hasText: '1. 203.0.113.0/24' }).waitFor();
+		r = await must(200, 'GET', `/spaces/${space}/outbound-ruleset`);
+		assert(r.rules.length === 1 && r.rules[0].target === '203.0.113.0/24', `the API has the narrower rule only: ${JSON.stringify(r.rules)}`);
+		await rules.scrollIntoViewIfNeeded();
+		await page.screenshot({ path: join(SHOTS, 'space-network-outbound-desktop.png') });
+	});
+
 	await step('a team member sees the space\'s network settings read-only', async () => {
 		const mpage = await newTab(DESKTOP);
 		try {
@@ -496,9 +525,13 @@ try {
 			await mpage.locator('main .rule-list', { hasText: '0.0.0.0/0' }).waitFor();
 			assert(await mpage.getByRole('button', { name: 'Add range' }).count() === 0, 'no Add range for a member');
 			assert(await mpage.getByRole('button', { name: /^Remove / }).count() === 0, 'no Remove for a member');
+			await mpage.locator('main ul.rule-list[aria-label="Outbound rules"]', { hasText: '203.0.113.0/24' }).waitFor();
+			assert(await mpage.getByRole('button', { name: 'Add rule' }).count() === 0, 'no Add rule for a member');
 			const login = await fetch(`${base}/oauth/authorizations`, { method: 'POST', headers: { Authorization: `Basic ${Buffer.from(`${MEMBER.email}:${MEMBER.password}`).toString('base64')}` } }).then((r) => r.json());
 			const put = await call('PUT', `/spaces/${space}/inbound-ruleset`, { rules: [{ action: 'allow', source: '0.0.0.0/0' }] }, login.access_token.token);
 			assert(put.status === 403, `the API refuses the member: ${put.status}`);
+			const out = await call('PUT', `/spaces/${space}/outbound-ruleset`, { rules: [] }, login.access_token.token);
+			assert(out.status === 403, `the API refuses the member's outbound rules: ${out.status}`);
 			await open(`/spaces/${space}/settings`, mpage);
 			await see('Read-only: only admins of team acme may rename or destroy this space', mpage);
 			assert(await mpage.getByRole('button', { name: 'Destroy space…' }).isDisabled(), 'a member cannot destroy the space');

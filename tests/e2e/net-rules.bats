@@ -25,22 +25,11 @@ setup_file() {
 	deploy_slug app-r '{"web":"exec python3 -m http.server $PORT"}' >/dev/null
 	wait_dynos app-r 1
 
-	ip netns add $OUT
-	ip link add $VETH type veth peer name eth0 netns $OUT
-	ip addr add 203.0.113.254/24 dev $VETH
-	sysctl -qw net.ipv4.conf.$VETH.route_localnet=1
-	ip link set $VETH up
-	ip -n $OUT addr add 203.0.113.7/24 dev eth0
-	ip -n $OUT link set eth0 up
-	# lo stays down: no local 127.0.0.0/8 in the outside, the ingress is reached through the host.
-	ip netns exec $OUT sysctl -qw net.ipv4.conf.all.route_localnet=1 net.ipv4.conf.eth0.route_localnet=1
-	ip -n $OUT route add 127.0.2.0/24 via 203.0.113.254
-	ip -n $OUT route add 198.18.0.0/24 via 203.0.113.254
+	outside_create $OUT $VETH 203.0.113.7/24
 }
 
 teardown_file() {
-	ip link del $VETH 2>/dev/null || true
-	ip netns del $OUT 2>/dev/null || true
+	outside_remove $OUT $VETH
 	runtime_cleanup
 }
 

@@ -100,3 +100,29 @@ router_cleanup() {
 		[ -n "$pid" ] && grep -q router "/proc/$pid/cmdline" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
 	done
 }
+
+# outside_create NS VETH ADDRESS/PREFIX...: an "outside" network namespace NS, addressed on its
+# eth0 (addresses of 203.0.113.0/24, never this host's own network), behind the host's
+# 203.0.113.254 on VETH. It reaches the spaces' ingress addresses on the host's loopback
+# (127.0.2.0/24: route_localnet on both ends, lo of NS stays down so that 127.0.0.0/8 is not
+# its own) and the outbound IPs (198.18.0.0/24), as a client on a network would.
+outside_create() {
+	local ns=$1 veth=$2 a
+	shift 2
+	ip netns add "$ns"
+	ip link add "$veth" type veth peer name eth0 netns "$ns"
+	ip addr add 203.0.113.254/24 dev "$veth"
+	sysctl -qw "net.ipv4.conf.$veth.route_localnet=1"
+	ip link set "$veth" up
+	for a in "$@"; do ip -n "$ns" addr add "$a" dev eth0; done
+	ip -n "$ns" link set eth0 up
+	ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.route_localnet=1 net.ipv4.conf.eth0.route_localnet=1
+	ip -n "$ns" route add 127.0.2.0/24 via 203.0.113.254
+	ip -n "$ns" route add 198.18.0.0/24 via 203.0.113.254
+}
+
+# outside_remove NS VETH
+outside_remove() {
+	ip link del "$2" 2>/dev/null || true
+	ip netns del "$1" 2>/dev/null || true
+}
