@@ -449,7 +449,8 @@ try {
 		await page.locator('main tr[data-version="5"]', { hasText: 'Rollback to v2' }).waitFor();
 		const vars = await must(200, 'GET', `/apps/${appName}/config-vars`);
 		assert(!('FOO' in vars), 'the rollback took FOO away');
-		if (await served('GET', `/apps/${appName}/builds`)) await see(`git push ${base}/${appName}.git main`);
+		const app = await must(200, 'GET', `/apps/${appName}`);
+		await see(`git push ${app.git_url} main`);
 		shoot('app-releases', `/apps/${appName}/releases`);
 	});
 
