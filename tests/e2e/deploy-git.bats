@@ -140,8 +140,10 @@ teardown_file() {
 	cd "$dir"
 	run cove git:remote -a web-b
 	[ "$status" -eq 0 ]
-	[ "$output" = "set git remote cove to $COVE_API_URL/web-b.git" ]
-	git push -q cove main 2>"$BATS_TEST_TMPDIR/err"
+	[ "$output" = "set git remote cove to $COVE_API_TLS_URL/web-b.git" ]
+	# HTTPS with coved's own CA, which git:remote told the repository to trust (an environment
+	# that names another CA file would override it).
+	env -u GIT_SSL_CAINFO git push -q cove main 2>"$BATS_TEST_TMPDIR/err"
 	grep -q "Released v2" "$BATS_TEST_TMPDIR/err"
 	# Commands inside the work tree find their app from the remote.
 	run cove builds
