@@ -595,6 +595,7 @@ int main(int argc, char **argv)
 	if (api_bootstrap(store, o.data_dir, &created, &err) < 0) {
 		fprintf(stderr, "coved: %s\n", err.message);
 		store_close(store);
+		options_free(&o);
 		return 1;
 	}
 	_cleanup_free_ char *token_file = NULL;
@@ -606,6 +607,7 @@ int main(int argc, char **argv)
 	if (with_agent && register_local_host(store, &o, run_dir, &token_file, &err) < 0) {
 		fprintf(stderr, "coved: register this host: %s\n", err.message);
 		store_close(store);
+		options_free(&o);
 		return 1;
 	}
 
@@ -613,6 +615,7 @@ int main(int argc, char **argv)
 	if (o.listen_tls && tls_identity_setup(&o, &tls, &err) < 0) {
 		fprintf(stderr, "coved: %s\n", err.message);
 		store_close(store);
+		options_free(&o);
 		return 1;
 	}
 	struct api_config cfg = {
@@ -634,6 +637,7 @@ int main(int argc, char **argv)
 	if (api_start(&cfg, store, &api, &err) < 0) {
 		fprintf(stderr, "coved: %s\n", err.message);
 		store_close(store);
+		options_free(&o);
 		return 1;
 	}
 	_cleanup_free_ char *url_path = xasprintf("%s/api.url", run_dir);
