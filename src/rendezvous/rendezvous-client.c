@@ -87,10 +87,16 @@ static void filter_flush(struct marker_filter *f, bool all)
 		char *m = memmem(f->held + start, end - start, MARKER, strlen(MARKER));
 		if (m) {
 			emit(f->opts, f->held + start, (size_t)(m - (f->held + start)));
+			/* The status, read within its line: the buffer holds no NUL. */
 			const char *p = m + strlen(MARKER);
-			if (*p == ':')
+			if (p < nl && *p == ':')
 				p++;
-			f->status = atoi(p);
+			while (p < nl && *p == ' ')
+				p++;
+			int status = 0;
+			for (; p < nl && *p >= '0' && *p <= '9' && status < 1000; p++)
+				status = status * 10 + (*p - '0');
+			f->status = status;
 			f->found = true;
 		} else {
 			emit(f->opts, f->held + start, end - start);
