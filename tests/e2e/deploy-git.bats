@@ -138,8 +138,10 @@ teardown_file() {
 @test "git:remote sets up the remote and its credentials: git push cove main" {
 	dir=$(new_app web-b procfile)
 	cd "$dir"
-	run cove git:remote -a web-b
+	# cove trusts coved's local CA (COVE_CA_FILE), and tells the repository to.
+	COVE_CA_FILE=$COVED_CA run cove git:remote -a web-b
 	[ "$status" -eq 0 ]
+	[ "$(git config --get "http.${COVE_API_TLS_URL}/.sslCAInfo")" = "$(realpath "$COVED_CA")" ]
 	[ "$output" = "set git remote cove to $COVE_API_TLS_URL/web-b.git" ]
 	# HTTPS with coved's own CA, which git:remote told the repository to trust (an environment
 	# that names another CA file would override it).
