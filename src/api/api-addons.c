@@ -1,24 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Add-ons, their services and plans, and attachments, as the Platform API has them:
+ * Add-ons as the Platform API has them (the catalog is api-addon-catalog.c, attachments
+ * api-addon-attachments.c, the CLI's resolve actions api-addon-actions.c):
  *
- *   GET    /addon-services[/:service[/plans[/:plan]]], /plans/:plan   the catalog
  *   POST   /apps/:app/addons          {plan, attachment{name}, config, confirm, name}
  *   GET    /apps/:app/addons[/:addon], /addons[/:addon]
  *   PATCH  /apps/:app/addons/:addon   {plan}: another plan of its service (addons:upgrade)
  *   DELETE /apps/:app/addons/:addon   destroys it, with its data
  *   POST   /addons/:addon/actions/rotate-credentials    (cove's own) a new password
- *   GET    /apps/:app/addon-attachments[/:attachment], /addons/:addon/addon-attachments,
- *          /addon-attachments[/:attachment]
- *   POST   /addon-attachments         {addon, app, name, confirm}
- *   DELETE /addon-attachments/:attachment
  *
  * An add-on is created `provisioning` with its address (from the space's data CIDR), its
  * Unix uid and its credentials; the agent starts its server and reports it up, and only then
  * (api_addons_report) do its attachments write their config vars, each change a release of
- * its app, described as Heroku does ("Attach DATABASE (@ref:postgresql-triangular-2817)
- * resource"). A release restarts the app's dynos. The config var of an attachment is owned
- * by it: config-vars refuses to change it (api_addons_config_check).
+ * its app. A release restarts the app's dynos.
  */
 #include "api/api-addons.h"
 
@@ -26,109 +20,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "api/api-addon-attachments.h"
+#include "api/api-addon-catalog.h"
 #include "api/api-apps.h"
-#include "api/api-releases.h"
 #include "base/alloc.h"
 #include "base/crypto.h"
-#include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "base/validate.h"
 
 #define ADDON_DATA_FIRST_OFFSET 2 /* .1 of the data CIDR is the space's gateway on it */
 #define ADDON_SPACE_FIRST_OFFSET 2 /* without a data CIDR: .2-.9 of the space's CIDR, which dynos leave free */
 #define ADDON_SPACE_LAST_OFFSET 9
-#define CATALOG_CREATED_AT "2026-01-01T00:00:00Z"
-
-/* ---- the catalog ----------------------------------------------------------------------- */
-
-static json_t *service_json(const struct addon_service *s)
-{
-	return json_pack("{s:[], s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:s}", "actions", "cli_plugin_name", s->alias,
-			 "created_at", CATALOG_CREATED_AT, "human_name", s->human_name, "id", s->id, "name", s->name, "state",
-			 "ga", "supports_multiple_installations", 1, "supports_sharing", 1, "updated_at", CATALOG_CREATED_AT);
-}
-
-static json_t *price_json(void)
-{
-	/* Self-hosted: the hardware is the operator's. */
-	return json_pack("{s:i, s:b, s:s}", "cents", 0, "contract", 0, "unit", "month");
-}
-
-static json_t *plan_json(const struct addon_plan *p)
-{
-	char full[96], human[64];
-	addon_plan_full_name(p, full, sizeof(full));
-	addon_plan_human_name(p, human, sizeof(human));
-	_cleanup_free_ char *description = xasprintf("%s %s", p->service->human_name, human);
-	json_t *limits = json_pack("{s:I, s:I}", "memory_mb", (json_int_t)p->memory_mb, "max_connections",
-				   (json_int_t)p->max_connections);
-	if (p->service->kind == ADDON_POSTGRESQL)
-		json_object_set_new(limits, "storage_gb", json_integer((json_int_t)p->storage_gb));
-	else
-		json_object_set_new(limits, "maxmemory_mb", json_integer((json_int_t)p->maxmemory_mb));
-	return json_pack("{s:o, s:n, s:s, s:b, s:s, s:s, s:s, s:b, s:b, s:s, s:o, s:b, s:s, s:s, s:b, s:o, s:b}",
-			 "addon_service", api_ref_json(p->service->id, p->service->name), "compliance", "created_at",
-			 CATALOG_CREATED_AT, "default", streq(p->name, p->service->kind == ADDON_POSTGRESQL ? "essential-0" : "mini"),
-			 "description", description, "human_name", human, "id", p->id, "installable_inside_private_network", 1,
-			 "installable_outside_private_network", 0, "name", full, "price", price_json(), "space_default", 0,
-			 "state", "public", "updated_at", CATALOG_CREATED_AT, "visible", 1, "limits", limits, "ha", p->ha);
-}
-
-static int service_find(const char *ref, const struct addon_service **ret, struct error *err)
-{
-	*ret = addon_service_find(ref);
-	if (!*ret)
-		return error_set(err, -ENOENT, "add-on service '%s' not found", ref);
-	return 0;
-}
-
-static int services_list(struct api_request *req, struct error *err)
-{
-	(void)err;
-	json_t *list = json_array();
-	for (size_t i = 0; i < addon_services_count; i++)
-		json_array_append_new(list, service_json(&addon_services[i]));
-	req->range_fields = "name,id";
-	return api_reply(req, 200, list);
-}
-
-static int service_info(struct api_request *req, struct error *err)
-{
-	const struct addon_service *s;
-	int r = service_find(req->params[0], &s, err);
-	return r < 0 ? r : api_reply(req, 200, service_json(s));
-}
-
-static int plans_list(struct api_request *req, struct error *err)
-{
-	const struct addon_service *s;
-	int r = service_find(req->params[0], &s, err);
-	if (r < 0)
-		return r;
-	json_t *list = json_array();
-	for (size_t i = 0; i < addon_plans_count; i++)
-		if (addon_plans[i].service == s)
-			json_array_append_new(list, plan_json(&addon_plans[i]));
-	req->range_fields = "name,id";
-	return api_reply(req, 200, list);
-}
-
-static int plan_info(struct api_request *req, struct error *err)
-{
-	const struct addon_service *s = NULL;
-	const struct addon_plan *p;
-	int r = 0;
-	const char *ref = req->params[0];
-	if (req->params[1]) {
-		r = service_find(req->params[0], &s, err);
-		ref = req->params[1];
-	}
-	if (r >= 0)
-		r = addon_plan_find(ref, s, &p, err);
-	return r < 0 ? r : api_reply(req, 200, plan_json(p));
-}
 
 /* ---- add-ons --------------------------------------------------------------------------- */
 
@@ -136,26 +39,33 @@ static int plan_info(struct api_request *req, struct error *err)
 	"d.id, d.name, d.app_id, d.space_id, d.plan_id, d.state, d.private_ip, d.port, d.username, d.password,"        \
 	" d.database, d.created_at, d.updated_at, (SELECT name FROM apps WHERE id = d.app_id)"
 
-struct addon {
-	char id[ID_STRING_MAX];
-	char name[API_NAME_MAX];
-	char app_id[ID_STRING_MAX];
-	char app_name[API_NAME_MAX];
-	char space_id[ID_STRING_MAX];
-	const struct addon_plan *plan;
-	char state[16];
-	char private_ip[16];
-	unsigned port;
-	char username[32];
-	char password[72];
-	char database[32];
-	char created_at[32];
-	char updated_at[32];
-};
-
-static int addon_from_row(struct store_rows *rows, struct addon *ret, struct error *err)
+int api_addon_rows_collect(struct api_request *req, const char *sql, const struct store_val *args, size_t n_args,
+			   size_t size, api_addon_row_fn from_row, void **ret, size_t *ret_n, struct error *err)
 {
-	*ret = (struct addon){ 0 };
+	_cleanup_rows_ struct store_rows *rows = NULL;
+	char *list = NULL;
+	size_t n = 0;
+	int r = store_query(req->store, sql, args, n_args, &rows, err);
+	while (r >= 0 && (r = store_rows_next(rows, err)) > 0) {
+		list = xrealloc(list, (n + 1) * size);
+		memset(list + n * size, 0, size);
+		r = from_row(rows, list + n * size, err);
+		if (r >= 0)
+			n++;
+	}
+	if (r < 0) {
+		free(list);
+		list = NULL;
+		n = 0;
+	}
+	*ret = list;
+	*ret_n = n;
+	return r;
+}
+
+static int addon_from_row(struct store_rows *rows, void *item, struct error *err)
+{
+	struct api_addon *ret = item;
 	snprintf(ret->id, sizeof(ret->id), "%s", store_rows_text(rows, 0));
 	snprintf(ret->name, sizeof(ret->name), "%s", store_rows_text(rows, 1));
 	snprintf(ret->app_id, sizeof(ret->app_id), "%s", store_rows_text(rows, 2));
@@ -175,46 +85,41 @@ static int addon_from_row(struct store_rows *rows, struct addon *ret, struct err
 	return 0;
 }
 
-/* Loads add-ons by a WHERE clause; *ret is an array of n. */
+/* Loads add-ons by a WHERE clause on "d" (addons); *ret is a new array of *ret_n. */
 static int addons_query(struct api_request *req, const char *where, const struct store_val *args, size_t n_args,
-			struct addon **ret, size_t *ret_n, struct error *err)
+			struct api_addon **ret, size_t *ret_n, struct error *err)
 {
 	_cleanup_free_ char *sql = xasprintf("SELECT " ADDON_COLUMNS " FROM addons d WHERE %s ORDER BY d.created_at, d.name", where);
-	_cleanup_rows_ struct store_rows *rows = NULL;
-	*ret = NULL;
-	*ret_n = 0;
-	int r = store_query(req->store, sql, args, n_args, &rows, err);
-	while (r >= 0 && (r = store_rows_next(rows, err)) > 0) {
-		*ret = xrealloc(*ret, (*ret_n + 1) * sizeof(**ret));
-		r = addon_from_row(rows, &(*ret)[*ret_n], err);
-		if (r >= 0)
-			(*ret_n)++;
-	}
-	if (r < 0) {
-		free(*ret);
-		*ret = NULL;
-		*ret_n = 0;
-	}
+	void *list;
+	int r = api_addon_rows_collect(req, sql, args, n_args, sizeof(**ret), addon_from_row, &list, ret_n, err);
+	*ret = list;
 	return r;
 }
 
-static int addon_load_by(struct api_request *req, const char *ref, struct addon *ret, struct error *err)
+/* The first add-on of a WHERE clause, or -ENOENT with the message what. */
+static int addon_query_one(struct api_request *req, const char *where, const struct store_val *args, size_t n_args,
+			   const char *what, struct api_addon *ret, struct error *err)
 {
-	_cleanup_free_ struct addon *list = NULL;
+	_cleanup_free_ struct api_addon *list = NULL;
 	size_t n;
-	int r = addons_query(req, "d.id = ? OR d.name = ?", SV_ARGS(SV_TEXT(ref), SV_TEXT(ref)), &list, &n, err);
+	int r = addons_query(req, where, args, n_args, &list, &n, err);
 	if (r < 0)
 		return r;
 	if (n == 0)
-		return error_set(err, -ENOENT, "add-on '%s' not found", ref);
+		return error_set(err, -ENOENT, "%s", what);
 	*ret = list[0];
 	return 0;
 }
 
-/* An add-on the caller may see: through its billing app, or an app it is attached to. */
-static int addon_load(struct api_request *req, const char *ref, struct addon *ret, struct error *err)
+int api_addon_load_by(struct api_request *req, const char *ref, struct api_addon *ret, struct error *err)
 {
-	int r = addon_load_by(req, ref, ret, err);
+	_cleanup_free_ char *what = xasprintf("add-on '%s' not found", ref);
+	return addon_query_one(req, "d.id = ? OR d.name = ?", SV_ARGS(SV_TEXT(ref), SV_TEXT(ref)), what, ret, err);
+}
+
+int api_addon_load(struct api_request *req, const char *ref, struct api_addon *ret, struct error *err)
+{
+	int r = api_addon_load_by(req, ref, ret, err);
 	if (r < 0)
 		return r;
 	struct app a;
@@ -230,7 +135,24 @@ static int addon_load(struct api_request *req, const char *ref, struct addon *re
 	return r < 0 ? r : error_set(err, -ENOENT, "add-on '%s' not found", ref);
 }
 
-static void addon_url(const struct addon *d, char *ret, size_t size)
+int api_addon_of_app(struct api_request *req, const char *app_ref, const char *ref, struct app *ret_app,
+		     struct api_addon *ret, struct error *err)
+{
+	int r = api_app_load(req, app_ref, ret_app, err);
+	if (r < 0)
+		return r;
+	const char *id = ret_app->id;
+	_cleanup_free_ char *what = xasprintf("add-on '%s' not found on app '%s'", ref, ret_app->name);
+	return addon_query_one(req,
+			       "(d.app_id = ? OR d.id IN (SELECT addon_id FROM addon_attachments WHERE app_id = ?))"
+			       " AND (d.id = ? OR d.name = ? OR d.id IN (SELECT addon_id FROM addon_attachments"
+			       "  WHERE app_id = ? AND (name = ? OR name || '_URL' = ?)))",
+			       SV_ARGS(SV_TEXT(id), SV_TEXT(id), SV_TEXT(ref), SV_TEXT(ref), SV_TEXT(id), SV_TEXT(ref),
+				       SV_TEXT(ref)),
+			       what, ret, err);
+}
+
+void api_addon_url(const struct api_addon *d, char *ret, size_t size)
 {
 	if (d->plan->service->kind == ADDON_POSTGRESQL)
 		snprintf(ret, size, "postgres://%s:%s@%s:%u/%s", d->username, d->password, d->private_ip, d->port,
@@ -240,24 +162,22 @@ static void addon_url(const struct addon *d, char *ret, size_t size)
 }
 
 /* The config vars the add-on's attachments own, on every app. */
-static int addon_config_vars(struct api_request *req, const struct addon *d, json_t **ret, struct error *err)
+static int addon_config_vars(struct api_request *req, const struct api_addon *d, json_t **ret, struct error *err)
 {
-	_cleanup_rows_ struct store_rows *rows = NULL;
+	_cleanup_free_ struct api_attachment *list = NULL;
+	size_t n;
+	int r = api_attachments_of_addon(req, d->id, &list, &n, err);
+	if (r < 0)
+		return r;
 	*ret = json_array();
-	int r = store_query(req->store, "SELECT name FROM addon_attachments WHERE addon_id = ? ORDER BY created_at, name",
-			    SV_ARGS(SV_TEXT(d->id)), &rows, err);
-	while (r >= 0 && (r = store_rows_next(rows, err)) > 0) {
-		_cleanup_free_ char *var = xasprintf("%s_URL", store_rows_text(rows, 0));
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *var = xasprintf("%s_URL", list[i].name);
 		json_array_append_new(*ret, json_string(var));
 	}
-	if (r < 0) {
-		json_decref(*ret);
-		*ret = NULL;
-	}
-	return r;
+	return 0;
 }
 
-static int addon_json(struct api_request *req, const struct addon *d, json_t **ret, struct error *err)
+static int addon_json(struct api_request *req, const struct api_addon *d, json_t **ret, struct error *err)
 {
 	json_t *vars;
 	int r = addon_config_vars(req, d, &vars, err);
@@ -269,21 +189,21 @@ static int addon_json(struct api_request *req, const struct addon *d, json_t **r
 	json_t *billing = json_pack("{s:s, s:s, s:s}", "id", d->app_id, "name", d->app_name, "type", "app");
 	*ret = json_pack("{s:[], s:o, s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:o, s:s, s:n, s:s, s:s, s:n, s:s, s:I}",
 			 "actions", "addon_service", api_ref_json(d->plan->service->id, d->plan->service->name), "app", app,
-			 "billing_entity", billing, "billed_price", price_json(), "config_vars", vars, "created_at",
+			 "billing_entity", billing, "billed_price", api_addon_price_json(), "config_vars", vars, "created_at",
 			 d->created_at, "id", d->id, "name", d->name, "plan", api_ref_json(d->plan->id, plan), "provider_id",
 			 d->id, "provision_message", "state", d->state, "updated_at", d->updated_at, "web_url",
 			 "private_ip", d->private_ip, "port", (json_int_t)d->port);
 	return 0;
 }
 
-static int reply_addon(struct api_request *req, int status, const struct addon *d, struct error *err)
+static int reply_addon(struct api_request *req, int status, const struct api_addon *d, struct error *err)
 {
 	json_t *j;
 	int r = addon_json(req, d, &j, err);
 	return r < 0 ? r : api_reply(req, status, j);
 }
 
-static int reply_addons(struct api_request *req, const struct addon *list, size_t n, struct error *err)
+int api_addons_reply(struct api_request *req, const struct api_addon *list, size_t n, struct error *err)
 {
 	json_t *out = json_array();
 	for (size_t i = 0; i < n; i++) {
@@ -297,183 +217,6 @@ static int reply_addons(struct api_request *req, const struct addon *list, size_
 	}
 	req->range_fields = "name,id";
 	return api_reply(req, 200, out);
-}
-
-/* ---- attachments ----------------------------------------------------------------------- */
-
-#define ATTACHMENT_COLUMNS "t.id, t.addon_id, t.app_id, t.name, t.created_at, t.updated_at, (SELECT name FROM apps WHERE id = t.app_id)"
-
-struct attachment {
-	char id[ID_STRING_MAX];
-	char addon_id[ID_STRING_MAX];
-	char app_id[ID_STRING_MAX];
-	char app_name[API_NAME_MAX];
-	char name[API_NAME_MAX];
-	char created_at[32];
-	char updated_at[32];
-};
-
-static void attachment_from_row(struct store_rows *rows, struct attachment *ret)
-{
-	snprintf(ret->id, sizeof(ret->id), "%s", store_rows_text(rows, 0));
-	snprintf(ret->addon_id, sizeof(ret->addon_id), "%s", store_rows_text(rows, 1));
-	snprintf(ret->app_id, sizeof(ret->app_id), "%s", store_rows_text(rows, 2));
-	snprintf(ret->name, sizeof(ret->name), "%s", store_rows_text(rows, 3));
-	snprintf(ret->created_at, sizeof(ret->created_at), "%s", store_rows_text(rows, 4));
-	snprintf(ret->updated_at, sizeof(ret->updated_at), "%s", store_rows_text(rows, 5));
-	snprintf(ret->app_name, sizeof(ret->app_name), "%s", store_rows_text(rows, 6));
-}
-
-static int attachments_query(struct api_request *req, const char *where, const struct store_val *args, size_t n_args,
-			     struct attachment **ret, size_t *ret_n, struct error *err)
-{
-	_cleanup_free_ char *sql =
-		xasprintf("SELECT " ATTACHMENT_COLUMNS " FROM addon_attachments t WHERE %s ORDER BY t.created_at, t.name", where);
-	_cleanup_rows_ struct store_rows *rows = NULL;
-	*ret = NULL;
-	*ret_n = 0;
-	int r = store_query(req->store, sql, args, n_args, &rows, err);
-	while (r >= 0 && (r = store_rows_next(rows, err)) > 0) {
-		*ret = xrealloc(*ret, (*ret_n + 1) * sizeof(**ret));
-		attachment_from_row(rows, &(*ret)[(*ret_n)++]);
-	}
-	if (r < 0) {
-		free(*ret);
-		*ret = NULL;
-		*ret_n = 0;
-	}
-	return r;
-}
-
-static json_t *attachment_json(const struct attachment *t, const struct addon *d)
-{
-	_cleanup_free_ char *var = xasprintf("%s_URL", t->name);
-	return json_pack("{s:{s:s, s:s, s:o, s:o}, s:o, s:s, s:s, s:s, s:n, s:s, s:n, s:n, s:[s]}", "addon", "id", d->id,
-			 "name", d->name, "app", api_ref_json(d->app_id, d->app_name), "plan",
-			 api_ref_json(d->plan->id, d->plan->name), "app", api_ref_json(t->app_id, t->app_name), "created_at",
-			 t->created_at, "id", t->id, "name", t->name, "namespace", "updated_at", t->updated_at, "web_url",
-			 "log_input_url", "config_vars", var);
-}
-
-static int reply_attachments(struct api_request *req, const struct attachment *list, size_t n, struct error *err)
-{
-	json_t *out = json_array();
-	for (size_t i = 0; i < n; i++) {
-		struct addon d;
-		int r = addon_load_by(req, list[i].addon_id, &d, err);
-		if (r < 0) {
-			json_decref(out);
-			return r;
-		}
-		json_array_append_new(out, attachment_json(&list[i], &d));
-	}
-	req->range_fields = "name,id";
-	return api_reply(req, 200, out);
-}
-
-/*
- * Writes (url non-NULL) or removes (url NULL) an attachment's config var on its app, and makes
- * the release that says so.
- */
-static int attachment_config(struct api_request *req, const char *app_id, const char *name, const char *url,
-			     const char *description, int64_t *ret_version, struct error *err)
-{
-	_cleanup_free_ char *var = xasprintf("%s_URL", name);
-	int r;
-	if (url)
-		r = store_exec(req->store,
-			       "INSERT INTO config_vars (app_id, key, value) VALUES (?, ?, ?)"
-			       " ON CONFLICT (app_id, key) DO UPDATE SET value = excluded.value",
-			       SV_ARGS(SV_TEXT(app_id), SV_TEXT(var), SV_TEXT(url)), err);
-	else
-		r = store_exec(req->store, "DELETE FROM config_vars WHERE app_id = ? AND key = ?",
-			       SV_ARGS(SV_TEXT(app_id), SV_TEXT(var)), err);
-	if (r < 0)
-		return r;
-	struct app a = { 0 };
-	snprintf(a.id, sizeof(a.id), "%s", app_id);
-	r = api_release_create(req, &a, description, NULL, NULL, ret_version, err);
-	if (r >= 0)
-		req->changes_desired = true;
-	return r;
-}
-
-static int attachment_attach(struct api_request *req, const struct addon *d, const char *app_id, const char *name,
-			     struct error *err)
-{
-	char url[256];
-	addon_url(d, url, sizeof(url));
-	_cleanup_free_ char *description = xasprintf("Attach %s (@ref:%s) resource", name, d->name);
-	return attachment_config(req, app_id, name, url, description, NULL, err);
-}
-
-static int attachment_detach(struct api_request *req, const struct addon *d, const struct attachment *t,
-			     struct error *err)
-{
-	int r = store_exec(req->store, "DELETE FROM addon_attachments WHERE id = ?", SV_ARGS(SV_TEXT(t->id)), err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *description = xasprintf("Detach %s (@ref:%s) resource", t->name, d->name);
-	return attachment_config(req, t->app_id, t->name, NULL, description, NULL, err);
-}
-
-/* Records an attachment; its config var follows now when the add-on is provisioned, else at that time. */
-static int attachment_create(struct api_request *req, const struct addon *d, const struct app *a, const char *name,
-			     struct attachment *ret, struct error *err)
-{
-	char chosen[API_NAME_MAX];
-	int r;
-	if (name) {
-		r = addon_attachment_name_check(name, err);
-		if (r < 0)
-			return r;
-		int64_t n;
-		r = store_query_int(req->store, "SELECT COUNT(*) FROM addon_attachments WHERE app_id = ? AND name = ?",
-				    SV_ARGS(SV_TEXT(a->id), SV_TEXT(name)), &n, err);
-		if (r < 0)
-			return r;
-		if (n)
-			return error_set(err, -EINVAL, "attachment name '%s' is already used on app '%s'", name, a->name);
-		_cleanup_free_ char *var = xasprintf("%s_URL", name);
-		r = store_query_int(req->store, "SELECT COUNT(*) FROM config_vars WHERE app_id = ? AND key = ?",
-				    SV_ARGS(SV_TEXT(a->id), SV_TEXT(var)), &n, err);
-		if (r < 0)
-			return r;
-		if (n)
-			return error_set(err, -EINVAL, "config var '%s' is already set on app '%s': unset it first", var, a->name);
-		snprintf(chosen, sizeof(chosen), "%s", name);
-	} else {
-		_cleanup_free_ struct attachment *list = NULL;
-		size_t n;
-		r = attachments_query(req, "t.app_id = ?", SV_ARGS(SV_TEXT(a->id)), &list, &n, err);
-		if (r < 0)
-			return r;
-		const char **taken = xcalloc(n + 1, sizeof(char *));
-		for (size_t i = 0; i < n; i++)
-			taken[i] = list[i].name;
-		unsigned start;
-		crypto_random_bytes(&start, sizeof(start));
-		r = addon_attachment_name(d->plan->service, taken, n, start, chosen, sizeof(chosen), err);
-		free(taken);
-		if (r < 0)
-			return r;
-	}
-	*ret = (struct attachment){ 0 };
-	id_new(ret->id);
-	snprintf(ret->addon_id, sizeof(ret->addon_id), "%s", d->id);
-	snprintf(ret->app_id, sizeof(ret->app_id), "%s", a->id);
-	snprintf(ret->app_name, sizeof(ret->app_name), "%s", a->name);
-	snprintf(ret->name, sizeof(ret->name), "%s", chosen);
-	time_now_iso(ret->created_at);
-	memcpy(ret->updated_at, ret->created_at, sizeof(ret->updated_at));
-	r = store_exec(req->store,
-		       "INSERT INTO addon_attachments (id, addon_id, app_id, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-		       SV_ARGS(SV_TEXT(ret->id), SV_TEXT(d->id), SV_TEXT(a->id), SV_TEXT(chosen), SV_TEXT(ret->created_at),
-			       SV_TEXT(ret->updated_at)),
-		       err);
-	if (r >= 0 && streq(d->state, "provisioned"))
-		r = attachment_attach(req, d, a->id, chosen, err);
-	return r;
 }
 
 /* ---- creating and destroying ----------------------------------------------------------- */
@@ -569,7 +312,7 @@ static int addon_create(struct api_request *req, struct error *err)
 	if (r < 0)
 		return r;
 
-	struct addon d = { 0 };
+	struct api_addon d = { 0 };
 	d.plan = plan;
 	r = addon_name_new(req, plan->service, name, d.name, sizeof(d.name), err);
 	if (r >= 0)
@@ -600,9 +343,9 @@ static int addon_create(struct api_request *req, struct error *err)
 			       SV_TEXT(d.password), SV_TEXT(d.database), SV_TEXT(d.created_at),
 			       SV_TEXT(d.updated_at)),
 		       err);
-	struct attachment t;
+	struct api_attachment t;
 	if (r >= 0)
-		r = attachment_create(req, &d, &a, attachment_name, &t, err);
+		r = api_attachment_create(req, &d, &a, attachment_name, &t, err);
 	if (r < 0)
 		return r;
 	req->changes_desired = true;
@@ -612,7 +355,7 @@ static int addon_create(struct api_request *req, struct error *err)
 	return reply_addon(req, 201, &d, err);
 }
 
-static int addons_of_app(struct api_request *req, const struct app *a, struct addon **ret, size_t *ret_n,
+static int addons_of_app(struct api_request *req, const struct app *a, struct api_addon **ret, size_t *ret_n,
 			 struct error *err)
 {
 	return addons_query(req, "d.app_id = ? OR d.id IN (SELECT addon_id FROM addon_attachments WHERE app_id = ?)",
@@ -625,46 +368,23 @@ static int app_addons_list(struct api_request *req, struct error *err)
 	int r = api_app_load(req, req->params[0], &a, err);
 	if (r < 0)
 		return r;
-	_cleanup_free_ struct addon *list = NULL;
+	_cleanup_free_ struct api_addon *list = NULL;
 	size_t n;
 	r = addons_of_app(req, &a, &list, &n, err);
-	return r < 0 ? r : reply_addons(req, list, n, err);
-}
-
-/* An add-on the app uses (billed to it or attached), by name, id or attachment name. */
-static int app_addon_find(struct api_request *req, const struct app *a, const char *ref, struct addon *ret,
-			  struct error *err)
-{
-	_cleanup_free_ struct addon *list = NULL;
-	size_t n;
-	int r = addons_query(req,
-			     "(d.app_id = ? OR d.id IN (SELECT addon_id FROM addon_attachments WHERE app_id = ?))"
-			     " AND (d.id = ? OR d.name = ? OR d.id IN (SELECT addon_id FROM addon_attachments"
-			     "  WHERE app_id = ? AND (name = ? OR name || '_URL' = ?)))",
-			     SV_ARGS(SV_TEXT(a->id), SV_TEXT(a->id), SV_TEXT(ref), SV_TEXT(ref), SV_TEXT(a->id), SV_TEXT(ref),
-				     SV_TEXT(ref)),
-			     &list, &n, err);
-	if (r < 0)
-		return r;
-	if (n == 0)
-		return error_set(err, -ENOENT, "add-on '%s' not found on app '%s'", ref, a->name);
-	*ret = list[0];
-	return 0;
+	return r < 0 ? r : api_addons_reply(req, list, n, err);
 }
 
 static int app_addon_info(struct api_request *req, struct error *err)
 {
 	struct app a;
-	struct addon d;
-	int r = api_app_load(req, req->params[0], &a, err);
-	if (r >= 0)
-		r = app_addon_find(req, &a, req->params[1], &d, err);
+	struct api_addon d;
+	int r = api_addon_of_app(req, req->params[0], req->params[1], &a, &d, err);
 	return r < 0 ? r : reply_addon(req, 200, &d, err);
 }
 
 static int addons_list(struct api_request *req, struct error *err)
 {
-	_cleanup_free_ struct addon *list = NULL;
+	_cleanup_free_ struct api_addon *list = NULL;
 	size_t n;
 	int r = addons_query(req, "1 = 1", SV_NONE, &list, &n, err);
 	if (r < 0)
@@ -672,18 +392,18 @@ static int addons_list(struct api_request *req, struct error *err)
 	/* Only those the caller may see. */
 	size_t kept = 0;
 	for (size_t i = 0; i < n; i++) {
-		struct addon d;
+		struct api_addon d;
 		struct error e = { 0 };
-		if (addon_load(req, list[i].id, &d, &e) >= 0)
+		if (api_addon_load(req, list[i].id, &d, &e) >= 0)
 			list[kept++] = list[i];
 	}
-	return reply_addons(req, list, kept, err);
+	return api_addons_reply(req, list, kept, err);
 }
 
 static int addon_info(struct api_request *req, struct error *err)
 {
-	struct addon d;
-	int r = addon_load(req, req->params[0], &d, err);
+	struct api_addon d;
+	int r = api_addon_load(req, req->params[0], &d, err);
 	return r < 0 ? r : reply_addon(req, 200, &d, err);
 }
 
@@ -691,11 +411,9 @@ static int addon_info(struct api_request *req, struct error *err)
 static int addon_update(struct api_request *req, struct error *err)
 {
 	struct app a;
-	struct addon d;
+	struct api_addon d;
 	const char *plan_ref;
-	int r = api_app_load(req, req->params[0], &a, err);
-	if (r >= 0)
-		r = app_addon_find(req, &a, req->params[1], &d, err);
+	int r = api_addon_of_app(req, req->params[0], req->params[1], &a, &d, err);
 	if (r >= 0 && !req->body)
 		r = error_set(err, -EINVAL, "plan is required");
 	if (r >= 0)
@@ -730,24 +448,19 @@ static int addon_update(struct api_request *req, struct error *err)
 static int addon_destroy(struct api_request *req, struct error *err)
 {
 	struct app a;
-	struct addon d;
-	int r = api_app_load(req, req->params[0], &a, err);
-	if (r >= 0)
-		r = app_addon_find(req, &a, req->params[1], &d, err);
+	struct api_addon d;
+	int r = api_addon_of_app(req, req->params[0], req->params[1], &a, &d, err);
 	if (r < 0)
 		return r;
 	if (!streq(d.app_id, a.id))
 		return error_set(err, -EINVAL,
 				 "add-on '%s' belongs to app '%s': destroy it there, or detach it from '%s' (addons:detach)",
 				 d.name, d.app_name, a.name);
-	_cleanup_free_ struct attachment *list = NULL;
+	_cleanup_free_ struct api_attachment *list = NULL;
 	size_t n;
-	r = attachments_query(req, "t.addon_id = ?", SV_ARGS(SV_TEXT(d.id)), &list, &n, err);
+	r = api_attachments_of_addon(req, d.id, &list, &n, err);
 	for (size_t i = 0; r >= 0 && i < n; i++)
-		r = streq(d.state, "provisioned")
-			    ? attachment_detach(req, &d, &list[i], err)
-			    : store_exec(req->store, "DELETE FROM addon_attachments WHERE id = ?", SV_ARGS(SV_TEXT(list[i].id)),
-					 err);
+		r = api_attachment_remove(req, &d, &list[i], err);
 	if (r >= 0)
 		r = store_exec(req->store, "DELETE FROM addons WHERE id = ?", SV_ARGS(SV_TEXT(d.id)), err);
 	if (r < 0)
@@ -765,8 +478,8 @@ static int addon_destroy(struct api_request *req, struct error *err)
 
 static int addon_rotate(struct api_request *req, struct error *err)
 {
-	struct addon d;
-	int r = addon_load(req, req->params[0], &d, err);
+	struct api_addon d;
+	int r = api_addon_load(req, req->params[0], &d, err);
 	if (r < 0)
 		return r;
 	/* Rotating is for whoever may change the billing app. */
@@ -778,15 +491,15 @@ static int addon_rotate(struct api_request *req, struct error *err)
 	time_now_iso(d.updated_at);
 	r = store_exec(req->store, "UPDATE addons SET password = ?, updated_at = ? WHERE id = ?",
 		       SV_ARGS(SV_TEXT(d.password), SV_TEXT(d.updated_at), SV_TEXT(d.id)), err);
-	_cleanup_free_ struct attachment *list = NULL;
+	_cleanup_free_ struct api_attachment *list = NULL;
 	size_t n = 0;
 	if (r >= 0 && streq(d.state, "provisioned"))
-		r = attachments_query(req, "t.addon_id = ?", SV_ARGS(SV_TEXT(d.id)), &list, &n, err);
+		r = api_attachments_of_addon(req, d.id, &list, &n, err);
 	char url[256];
-	addon_url(&d, url, sizeof(url));
+	api_addon_url(&d, url, sizeof(url));
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		_cleanup_free_ char *description = xasprintf("Update %s by %s", list[i].name, d.name);
-		r = attachment_config(req, list[i].app_id, list[i].name, url, description, NULL, err);
+		r = api_attachment_config(req, list[i].app_id, list[i].name, url, description, err);
 	}
 	if (r < 0)
 		return r;
@@ -795,235 +508,11 @@ static int addon_rotate(struct api_request *req, struct error *err)
 	return reply_addon(req, 200, &d, err);
 }
 
-/* ---- attachment endpoints -------------------------------------------------------------- */
-
-static int app_attachments_list(struct api_request *req, struct error *err)
-{
-	struct app a;
-	int r = api_app_load(req, req->params[0], &a, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ struct attachment *list = NULL;
-	size_t n;
-	r = attachments_query(req, "t.app_id = ?", SV_ARGS(SV_TEXT(a.id)), &list, &n, err);
-	return r < 0 ? r : reply_attachments(req, list, n, err);
-}
-
-static int addon_attachments_list(struct api_request *req, struct error *err)
-{
-	struct addon d;
-	int r = addon_load(req, req->params[0], &d, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ struct attachment *list = NULL;
-	size_t n;
-	r = attachments_query(req, "t.addon_id = ?", SV_ARGS(SV_TEXT(d.id)), &list, &n, err);
-	return r < 0 ? r : reply_attachments(req, list, n, err);
-}
-
-static int attachments_list(struct api_request *req, struct error *err)
-{
-	_cleanup_free_ struct attachment *list = NULL;
-	size_t n;
-	int r = attachments_query(req, "1 = 1", SV_NONE, &list, &n, err);
-	if (r < 0)
-		return r;
-	size_t kept = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct app a;
-		struct error e = { 0 };
-		if (api_app_load(req, list[i].app_id, &a, &e) >= 0)
-			list[kept++] = list[i];
-	}
-	return reply_attachments(req, list, kept, err);
-}
-
-/* An attachment the caller may see, by id; or, with app, by name on that app. */
-static int attachment_load(struct api_request *req, const struct app *app, const char *ref, struct attachment *ret,
-			   struct error *err)
-{
-	_cleanup_free_ struct attachment *list = NULL;
-	size_t n;
-	int r = app ? attachments_query(req, "t.app_id = ? AND (t.id = ? OR t.name = ?)",
-					SV_ARGS(SV_TEXT(app->id), SV_TEXT(ref), SV_TEXT(ref)), &list, &n, err)
-		    : attachments_query(req, "t.id = ?", SV_ARGS(SV_TEXT(ref)), &list, &n, err);
-	if (r < 0)
-		return r;
-	struct app a;
-	struct error e = { 0 };
-	if (n == 0 || api_app_load(req, list[0].app_id, &a, &e) < 0)
-		return error_set(err, -ENOENT, "add-on attachment '%s' not found", ref);
-	*ret = list[0];
-	return 0;
-}
-
-static int app_attachment_info(struct api_request *req, struct error *err)
-{
-	struct app a;
-	struct attachment t;
-	struct addon d;
-	int r = api_app_load(req, req->params[0], &a, err);
-	if (r >= 0)
-		r = attachment_load(req, &a, req->params[1], &t, err);
-	if (r >= 0)
-		r = addon_load_by(req, t.addon_id, &d, err);
-	return r < 0 ? r : api_reply(req, 200, attachment_json(&t, &d));
-}
-
-static int attachment_info(struct api_request *req, struct error *err)
-{
-	struct attachment t;
-	struct addon d;
-	int r = attachment_load(req, NULL, req->params[0], &t, err);
-	if (r >= 0)
-		r = addon_load_by(req, t.addon_id, &d, err);
-	return r < 0 ? r : api_reply(req, 200, attachment_json(&t, &d));
-}
-
-static int attachment_create_route(struct api_request *req, struct error *err)
-{
-	const char *addon_ref, *app_ref, *name = NULL;
-	if (!req->body)
-		return error_set(err, -EINVAL, "addon and app are required");
-	int r = api_body_ref(req, "addon", true, &addon_ref, err);
-	if (r >= 0)
-		r = api_body_ref(req, "app", true, &app_ref, err);
-	if (r >= 0)
-		r = api_body_string(req, "name", false, &name, err);
-	struct app a;
-	struct addon d;
-	if (r >= 0)
-		r = api_app_load(req, app_ref, &a, err);
-	if (r >= 0)
-		r = addon_load(req, addon_ref, &d, err);
-	if (r < 0)
-		return r;
-	if (!streq(d.space_id, a.space.id))
-		return error_set(err, -EINVAL, "add-on '%s' runs in another space than app '%s': only apps of its space reach it",
-				 d.name, a.name);
-	struct attachment t;
-	r = attachment_create(req, &d, &a, name, &t, err);
-	if (r < 0)
-		return r;
-	api_set_action(req, "Attach add-on %s to %s as %s", d.name, a.name, t.name);
-	return api_reply(req, 201, attachment_json(&t, &d));
-}
-
-static int attachment_delete(struct api_request *req, struct error *err)
-{
-	struct attachment t;
-	struct addon d;
-	int r = attachment_load(req, NULL, req->params[0], &t, err);
-	if (r >= 0)
-		r = addon_load_by(req, t.addon_id, &d, err);
-	if (r < 0)
-		return r;
-	r = streq(d.state, "provisioned")
-		    ? attachment_detach(req, &d, &t, err)
-		    : store_exec(req->store, "DELETE FROM addon_attachments WHERE id = ?", SV_ARGS(SV_TEXT(t.id)), err);
-	if (r < 0)
-		return r;
-	api_set_action(req, "Detach add-on %s from %s (%s)", d.name, t.app_name, t.name);
-	return api_reply(req, 200, attachment_json(&t, &d));
-}
-
 /* ---- for the other parts of the API ---------------------------------------------------- */
-
-/* ---- resolving what a user typed (the heroku CLI asks before most add-on commands) ------- */
-
-/* The request's optional addon_service: NULL when absent. */
-static int resolve_service(struct api_request *req, const struct addon_service **ret, struct error *err)
-{
-	const char *ref;
-	*ret = NULL;
-	int r = api_body_string(req, "addon_service", false, &ref, err);
-	return r < 0 || !ref ? r : service_find(ref, ret, err);
-}
-
-/*
- * POST /actions/addons/resolve {addon, app, addon_service}: the add-on `addon` names (its name,
- * id, or with app an attachment name of that app), as a one-element array.
- */
-static int addons_resolve(struct api_request *req, struct error *err)
-{
-	const char *ref, *app_ref;
-	const struct addon_service *service;
-	int r = api_body_string(req, "addon", true, &ref, err);
-	if (r >= 0)
-		r = api_body_string(req, "app", false, &app_ref, err);
-	if (r >= 0)
-		r = resolve_service(req, &service, err);
-	if (r < 0)
-		return r;
-	struct addon d;
-	struct app a;
-	if (app_ref) {
-		r = api_app_load(req, app_ref, &a, err);
-		if (r >= 0)
-			r = app_addon_find(req, &a, ref, &d, err);
-	} else {
-		r = addon_load(req, ref, &d, err);
-	}
-	if (r < 0)
-		return r;
-	if (service && d.plan->service != service)
-		return error_set(err, -ENOENT, "add-on '%s' is not a %s add-on", ref, service->name);
-	return reply_addons(req, &d, 1, err);
-}
-
-/*
- * POST /actions/addon-attachments/resolve {addon_attachment, app, addon_service}: the
- * attachments `addon_attachment` names: an attachment's id, or with app its name (also NAME_URL)
- * on that app; else the attachments of the add-on of that name or id the caller may see.
- */
-static int attachments_resolve(struct api_request *req, struct error *err)
-{
-	const char *ref, *app_ref;
-	const struct addon_service *service;
-	int r = api_body_string(req, "addon_attachment", true, &ref, err);
-	if (r >= 0)
-		r = api_body_string(req, "app", false, &app_ref, err);
-	if (r >= 0)
-		r = resolve_service(req, &service, err);
-	if (r < 0)
-		return r;
-	struct app a;
-	if (app_ref && (r = api_app_load(req, app_ref, &a, err)) < 0)
-		return r;
-	_cleanup_free_ struct attachment *list = NULL;
-	size_t n = 0;
-	r = app_ref ? attachments_query(req, "t.app_id = ? AND (t.id = ? OR t.name = ? OR t.name || '_URL' = ?)",
-					SV_ARGS(SV_TEXT(a.id), SV_TEXT(ref), SV_TEXT(ref), SV_TEXT(ref)), &list, &n, err)
-		    : attachments_query(req, "t.id = ?", SV_ARGS(SV_TEXT(ref)), &list, &n, err);
-	if (r >= 0 && n == 0) {
-		struct addon d;
-		struct error e = { 0 };
-		if (addon_load(req, ref, &d, &e) >= 0)
-			r = app_ref ? attachments_query(req, "t.addon_id = ? AND t.app_id = ?",
-							SV_ARGS(SV_TEXT(d.id), SV_TEXT(a.id)), &list, &n, err)
-				    : attachments_query(req, "t.addon_id = ?", SV_ARGS(SV_TEXT(d.id)), &list, &n, err);
-	}
-	if (r < 0)
-		return r;
-	/* Those the caller may see, of the service asked for. */
-	size_t kept = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct app owner;
-		struct addon d;
-		struct error e = { 0 };
-		if (api_app_load(req, list[i].app_id, &owner, &e) < 0 || addon_load_by(req, list[i].addon_id, &d, &e) < 0)
-			continue;
-		if (!service || d.plan->service == service)
-			list[kept++] = list[i];
-	}
-	if (kept == 0)
-		return error_set(err, -ENOENT, "add-on attachment '%s' not found", ref);
-	return reply_attachments(req, list, kept, err);
-}
 
 int api_addons_desired(struct api_request *req, const char *space_id, json_t *space, struct error *err)
 {
-	_cleanup_free_ struct addon *addons = NULL;
+	_cleanup_free_ struct api_addon *addons = NULL;
 	size_t n;
 	int r = addons_query(req, "d.space_id = ?", SV_ARGS(SV_TEXT(space_id)), &addons, &n, err);
 	if (r < 0)
@@ -1041,7 +530,7 @@ int api_addons_desired(struct api_request *req, const char *space_id, json_t *sp
 	json_t *list = json_array();
 	json_object_set_new(space, "addons", list);
 	for (size_t i = 0; i < n; i++) {
-		const struct addon *d = &addons[i];
+		const struct api_addon *d = &addons[i];
 		json_array_append_new(
 			list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:s}",
 					"id", d->id, "name", d->name, "space_id", d->space_id, "app_id", d->app_id, "app_name", d->app_name, "service",
@@ -1066,20 +555,20 @@ int api_addons_report(struct api_request *req, json_t *addons, struct error *err
 			return error_set(err, -EINVAL, "add-on report is invalid: %s", jerr.text);
 		if (!streq(state, "provisioned"))
 			continue;
-		struct addon d;
+		struct api_addon d;
 		struct error e = { 0 };
-		if (addon_load_by(req, id, &d, &e) < 0 || !streq(d.state, "provisioning"))
+		if (api_addon_load_by(req, id, &d, &e) < 0 || !streq(d.state, "provisioning"))
 			continue; /* destroyed meanwhile, or known */
 		char now[TIME_ISO_MAX];
 		int r = store_exec(req->store, "UPDATE addons SET state = 'provisioned', updated_at = ? WHERE id = ?",
 				   SV_ARGS(SV_TEXT(time_now_iso(now)), SV_TEXT(d.id)), err);
 		snprintf(d.state, sizeof(d.state), "provisioned");
-		_cleanup_free_ struct attachment *list = NULL;
+		_cleanup_free_ struct api_attachment *list = NULL;
 		size_t n = 0;
 		if (r >= 0)
-			r = attachments_query(req, "t.addon_id = ?", SV_ARGS(SV_TEXT(d.id)), &list, &n, err);
+			r = api_attachments_of_addon(req, d.id, &list, &n, err);
 		for (size_t k = 0; r >= 0 && k < n; k++)
-			r = attachment_attach(req, &d, list[k].app_id, list[k].name, err);
+			r = api_attachment_attach(req, &d, list[k].app_id, list[k].name, err);
 		if (r < 0)
 			return r;
 		req->changes_desired = true;
@@ -1087,42 +576,28 @@ int api_addons_report(struct api_request *req, json_t *addons, struct error *err
 	return 0;
 }
 
-int api_addons_app_destroyed(struct api_request *req, const char *app_id, struct error *err)
+/* The app's add-on of kind that its attachment DATABASE (REDIS) names, else its oldest of kind. */
+static int addon_of_kind(struct api_request *req, const struct app *a, enum addon_kind kind, struct api_addon *ret,
+			 struct error *err)
 {
-	_cleanup_free_ struct attachment *list = NULL;
+	_cleanup_free_ struct api_addon *list = NULL;
 	size_t n;
-	int r = attachments_query(req, "t.app_id != ? AND t.addon_id IN (SELECT id FROM addons WHERE app_id = ?)",
-				  SV_ARGS(SV_TEXT(app_id), SV_TEXT(app_id)), &list, &n, err);
-	for (size_t i = 0; r >= 0 && i < n; i++) {
-		struct addon d;
-		r = addon_load_by(req, list[i].addon_id, &d, err);
-		if (r >= 0)
-			r = streq(d.state, "provisioned")
-				    ? attachment_detach(req, &d, &list[i], err)
-				    : store_exec(req->store, "DELETE FROM addon_attachments WHERE id = ?",
-						 SV_ARGS(SV_TEXT(list[i].id)), err);
-	}
-	return r;
-}
-
-int api_addons_config_check(struct api_request *req, const char *app_id, json_t *keys, struct error *err)
-{
-	_cleanup_strbuf_ struct strbuf owned = STRBUF_INIT;
-	const char *key;
-	json_t *value;
-	json_object_foreach(keys, key, value)
-	{
-		int64_t n;
-		int r = store_query_int(req->store,
-					"SELECT COUNT(*) FROM addon_attachments WHERE app_id = ? AND name || '_URL' = ?",
-					SV_ARGS(SV_TEXT(app_id), SV_TEXT(key)), &n, err);
-		if (r < 0)
-			return r;
-		if (n)
-			strbuf_addf(&owned, "%s%s", owned.len ? ", " : "", key);
-	}
-	if (owned.len)
-		return error_set(err, -EINVAL, "Cannot overwrite attachment values %s.", owned.buf);
+	const struct addon_service *s = &addon_services[kind == ADDON_POSTGRESQL ? 0 : 1];
+	int r = addons_of_app(req, a, &list, &n, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *want = NULL;
+	r = store_query_text(req->store, "SELECT addon_id FROM addon_attachments WHERE app_id = ? AND name = ?",
+			     SV_ARGS(SV_TEXT(a->id), SV_TEXT(s->attachment)), &want, err);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	size_t pick = n;
+	for (size_t i = 0; i < n; i++)
+		if (list[i].plan->service == s && (pick == n || (want && streq(list[i].id, want))))
+			pick = i;
+	if (pick == n)
+		return error_set(err, -ENOENT, "app '%s' has no %s add-on", a->name, s->human_name);
+	*ret = list[pick];
 	return 0;
 }
 
@@ -1130,33 +605,14 @@ int api_addon_endpoint(struct api_request *req, const char *app_ref, const char 
 		       struct addon_endpoint *ret, struct error *err)
 {
 	struct app a;
-	struct addon d;
-	int r = api_app_load(req, app_ref, &a, err);
-	if (r < 0)
-		return r;
+	struct api_addon d;
+	int r;
 	if (ref) {
-		r = app_addon_find(req, &a, ref, &d, err);
+		r = api_addon_of_app(req, app_ref, ref, &a, &d, err);
 	} else {
-		_cleanup_free_ struct addon *list = NULL;
-		size_t n;
-		const struct addon_service *s = &addon_services[kind == ADDON_POSTGRESQL ? 0 : 1];
-		r = addons_of_app(req, &a, &list, &n, err);
-		if (r < 0)
-			return r;
-		/* The one attached as DATABASE (REDIS), else the oldest of the kind. */
-		_cleanup_free_ char *want = NULL;
-		r = store_query_text(req->store, "SELECT addon_id FROM addon_attachments WHERE app_id = ? AND name = ?",
-				     SV_ARGS(SV_TEXT(a.id), SV_TEXT(s->attachment)), &want, err);
-		if (r < 0 && r != -ENOENT)
-			return r;
-		size_t pick = n;
-		for (size_t i = 0; i < n; i++)
-			if (list[i].plan->service == s && (pick == n || (want && streq(list[i].id, want))))
-				pick = i;
-		if (pick == n)
-			return error_set(err, -ENOENT, "app '%s' has no %s add-on", a.name, s->human_name);
-		d = list[pick];
-		r = 0;
+		r = api_app_load(req, app_ref, &a, err);
+		if (r >= 0)
+			r = addon_of_kind(req, &a, kind, &d, err);
 	}
 	if (r < 0)
 		return r;
@@ -1174,16 +630,11 @@ int api_addon_endpoint(struct api_request *req, const char *app_ref, const char 
 	snprintf(ret->password, sizeof(ret->password), "%s", d.password);
 	snprintf(ret->database, sizeof(ret->database), "%s", d.database);
 	snprintf(ret->netns, sizeof(ret->netns), "cove-s-%s", d.space_id);
-	addon_url(&d, ret->url, sizeof(ret->url));
+	api_addon_url(&d, ret->url, sizeof(ret->url));
 	return 0;
 }
 
 const struct api_route api_addon_routes[] = {
-	{ "GET", "/addon-services", services_list, 0 },
-	{ "GET", "/addon-services/:service", service_info, 0 },
-	{ "GET", "/addon-services/:service/plans", plans_list, 0 },
-	{ "GET", "/addon-services/:service/plans/:plan", plan_info, 0 },
-	{ "GET", "/plans/:plan", plan_info, 0 },
 	{ "GET", "/apps/:app/addons", app_addons_list, 0 },
 	{ "POST", "/apps/:app/addons", addon_create, 0 },
 	{ "GET", "/apps/:app/addons/:addon", app_addon_info, 0 },
@@ -1192,14 +643,5 @@ const struct api_route api_addon_routes[] = {
 	{ "GET", "/addons", addons_list, 0 },
 	{ "GET", "/addons/:addon", addon_info, 0 },
 	{ "POST", "/addons/:addon/actions/rotate-credentials", addon_rotate, 0 },
-	{ "GET", "/addons/:addon/addon-attachments", addon_attachments_list, 0 },
-	{ "GET", "/apps/:app/addon-attachments", app_attachments_list, 0 },
-	{ "GET", "/apps/:app/addon-attachments/:attachment", app_attachment_info, 0 },
-	{ "GET", "/addon-attachments", attachments_list, 0 },
-	{ "POST", "/addon-attachments", attachment_create_route, 0 },
-	{ "GET", "/addon-attachments/:attachment", attachment_info, 0 },
-	{ "DELETE", "/addon-attachments/:attachment", attachment_delete, 0 },
-	{ "POST", "/actions/addons/resolve", addons_resolve, 0 },
-	{ "POST", "/actions/addon-attachments/resolve", attachments_resolve, 0 },
 	{},
 };

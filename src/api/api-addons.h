@@ -61,16 +61,51 @@ int api_addons_desired(struct api_request *req, const char *space_id, json_t *sp
  */
 int api_addons_report(struct api_request *req, json_t *addons, struct error *err);
 
-/*
- * Before an app is destroyed (its add-ons go with it): detaches its add-ons from the other
- * apps they are attached to, each with a release there. The app's own attachments of other
- * apps' add-ons go with its rows.
- */
-int api_addons_app_destroyed(struct api_request *req, const char *app_id, struct error *err);
+/* ---- for the other add-on files (api-addon-*.c) ------------------------------------------ */
+
+struct app;
+
+/* An add-on as stored, with the name of its billing app. */
+struct api_addon {
+	char id[ID_STRING_MAX];
+	char name[API_NAME_MAX];
+	char app_id[ID_STRING_MAX];
+	char app_name[API_NAME_MAX];
+	char space_id[ID_STRING_MAX];
+	const struct addon_plan *plan;
+	char state[16]; /* "provisioning", "provisioned" */
+	char private_ip[16];
+	unsigned port;
+	char username[32];
+	char password[72];
+	char database[32];
+	char created_at[32];
+	char updated_at[32];
+};
 
 /*
- * Refuses (-EINVAL, "Cannot overwrite attachment values DATABASE_URL.") a config change of
- * the app that would set or unset a config var owned by an attachment; keys is the change's
- * object (key -> value or null).
+ * Runs sql (a SELECT) and collects its rows into *ret, a new array (free() it) of *ret_n
+ * items of size bytes, each filled by from_row. On failure *ret is NULL and *ret_n 0.
  */
-int api_addons_config_check(struct api_request *req, const char *app_id, json_t *keys, struct error *err);
+typedef int (*api_addon_row_fn)(struct store_rows *rows, void *item, struct error *err);
+int api_addon_rows_collect(struct api_request *req, const char *sql, const struct store_val *args, size_t n_args,
+			   size_t size, api_addon_row_fn from_row, void **ret, size_t *ret_n, struct error *err);
+
+/* The add-on of that id or name, whoever may see it; -ENOENT when there is none. */
+int api_addon_load_by(struct api_request *req, const char *ref, struct api_addon *ret, struct error *err);
+
+/* The add-on of that id or name the caller may see: through its billing app or an app it is attached to. */
+int api_addon_load(struct api_request *req, const char *ref, struct api_addon *ret, struct error *err);
+
+/*
+ * Loads the app app_ref (checking the caller's access) into *ret_app, and the add-on it uses
+ * (billed to it or attached) of that name, id or attachment name (also NAME_URL) into *ret.
+ */
+int api_addon_of_app(struct api_request *req, const char *app_ref, const char *ref, struct app *ret_app,
+		     struct api_addon *ret, struct error *err);
+
+/* The URL its attachments put into config: "postgres://user:password@10.1.0.2:5432/db". */
+void api_addon_url(const struct api_addon *d, char *ret, size_t size);
+
+/* Replies 200 with the add-ons of list as Platform API objects. */
+int api_addons_reply(struct api_request *req, const struct api_addon *list, size_t n, struct error *err);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "api/api-addons.h"
+#include "api/api-addon-attachments.h"
 #include "api/api-apps.h"
 #include "api/api-domains.h"
 

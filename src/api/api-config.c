@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/api-addons.h"
+#include "api/api-addon-attachments.h"
 #include "api/api-releases.h"
 #include "base/alloc.h"
 #include "base/strbuf.h"

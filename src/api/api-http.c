@@ -93,6 +93,7 @@ static const struct api_route *const route_tables[] = {
 	api_dyno_routes,    api_dashboard_routes, api_log_routes, api_build_routes,
 	api_domain_routes,  api_ruleset_routes, api_space_access_routes, api_run_routes,
 	api_bastion_routes, api_addon_routes, api_pg_backup_routes,
+	api_addon_catalog_routes, api_addon_attachment_routes, api_addon_action_routes,
 };
 
 struct api_bastion *api_bastion(const struct api *api)

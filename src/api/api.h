@@ -179,6 +179,9 @@ extern const struct api_route api_ruleset_routes[];
 extern const struct api_route api_space_access_routes[];
 extern const struct api_route api_run_routes[];
 extern const struct api_route api_addon_routes[];
+extern const struct api_route api_addon_catalog_routes[];
+extern const struct api_route api_addon_attachment_routes[];
+extern const struct api_route api_addon_action_routes[];
 extern const struct api_route api_pg_backup_routes[];
 
 /*
