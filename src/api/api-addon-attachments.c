@@ -210,27 +210,27 @@ int api_attachment_create(struct api_request *req, const struct api_addon *d, co
 
 /* ---- endpoints ------------------------------------------------------------------------- */
 
+/* Replies with the attachments where (on t) holds for id. */
+static int attachments_reply_where(struct api_request *req, const char *where, const char *id, struct error *err)
+{
+	_cleanup_free_ struct api_attachment *list = NULL;
+	size_t n;
+	int r = api_attachments_query(req, where, SV_ARGS(SV_TEXT(id)), &list, &n, err);
+	return r < 0 ? r : api_attachments_reply(req, list, n, err);
+}
+
 static int app_attachments_list(struct api_request *req, struct error *err)
 {
 	struct app a;
 	int r = api_app_load(req, req->params[0], &a, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ struct api_attachment *list = NULL;
-	size_t n;
-	r = api_attachments_query(req, "t.app_id = ?", SV_ARGS(SV_TEXT(a.id)), &list, &n, err);
-	return r < 0 ? r : api_attachments_reply(req, list, n, err);
+	return r < 0 ? r : attachments_reply_where(req, "t.app_id = ?", a.id, err);
 }
 
 static int addon_attachments_list(struct api_request *req, struct error *err)
 {
 	struct api_addon d;
-	_cleanup_free_ struct api_attachment *list = NULL;
-	size_t n;
 	int r = api_addon_load(req, req->params[0], &d, err);
-	if (r >= 0)
-		r = api_attachments_of_addon(req, d.id, &list, &n, err);
-	return r < 0 ? r : api_attachments_reply(req, list, n, err);
+	return r < 0 ? r : attachments_reply_where(req, "t.addon_id = ?", d.id, err);
 }
 
 static int attachments_list(struct api_request *req, struct error *err)

@@ -160,6 +160,14 @@ int api_token_create(struct store *st, const char *user_id, const char *descript
 			  err);
 }
 
+/* Writes data_dir/name holding the line secret, readable by its owner only. */
+static int secret_write(const char *data_dir, const char *name, const char *secret, struct error *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", data_dir, name);
+	_cleanup_free_ char *text = xasprintf("%s\n", secret);
+	return file_write_atomic(path, text, strlen(text), 0600, err);
+}
+
 int api_bootstrap(struct store *st, const char *data_dir, bool *ret_created, struct error *err)
 {
 	*ret_created = false;
@@ -182,18 +190,11 @@ int api_bootstrap(struct store *st, const char *data_dir, bool *ret_created, str
 		store_rollback(st);
 		return r;
 	}
-	/* The token file is written before the commit: a crash in between leaves no user and
-	 * the next start tries again, never a user whose token nobody has. */
-	_cleanup_free_ char *path = xasprintf("%s/admin.token", data_dir);
-	_cleanup_free_ char *text = xasprintf("%s\n", token);
-	r = file_write_atomic(path, text, strlen(text), 0600, err);
-	if (r < 0) {
-		store_rollback(st);
-		return r;
-	}
-	_cleanup_free_ char *ppath = xasprintf("%s/admin.password", data_dir);
-	_cleanup_free_ char *ptext = xasprintf("%s\n", password);
-	r = file_write_atomic(ppath, ptext, strlen(ptext), 0600, err);
+	/* The files are written before the commit: a crash in between leaves no user and the
+	 * next start tries again, never a user whose token nobody has. */
+	r = secret_write(data_dir, "admin.token", token, err);
+	if (r >= 0)
+		r = secret_write(data_dir, "admin.password", password, err);
 	if (r < 0) {
 		store_rollback(st);
 		return r;
@@ -201,7 +202,7 @@ int api_bootstrap(struct store *st, const char *data_dir, bool *ret_created, str
 	r = store_commit(st, err);
 	if (r < 0)
 		return r;
-	log_info("created the administrator %s; token in %s", ADMIN_EMAIL, path);
+	log_info("created the administrator %s; token in %s/admin.token", ADMIN_EMAIL, data_dir);
 	*ret_created = true;
 	return 0;
 }

@@ -73,16 +73,11 @@ static json_t *build_json(struct api_request *req, const struct app *app, struct
 static int build_query(struct api_request *req, const struct app *app, const char *id, struct store_rows **rows,
 		       struct error *err)
 {
-	int r = store_query(req->store, "SELECT " BUILD_COLUMNS " FROM builds b WHERE b.app_id = ? AND b.id = ?",
-			    SV_ARGS(SV_TEXT(app->id), SV_TEXT(id)), rows, err);
-	if (r < 0)
-		return r;
-	r = store_rows_next(*rows, err);
-	if (r < 0)
-		return r;
+	int r = api_query_row(req, "SELECT " BUILD_COLUMNS " FROM builds b WHERE b.app_id = ? AND b.id = ?",
+			      SV_ARGS(SV_TEXT(app->id), SV_TEXT(id)), rows, err);
 	if (r == 0)
 		return error_set(err, -ENOENT, "build '%s' of app '%s' not found", id, app->name);
-	return 0;
+	return r < 0 ? r : 0;
 }
 
 static int build_reply(struct api_request *req, const struct app *app, const char *id, int status, struct error *err)
@@ -141,9 +136,12 @@ static int build_output(struct api_request *req, struct error *err)
 	return 0;
 }
 
-/* The push of the calling receive hook, which must be an open push to this app. */
-static int push_check(struct api_request *req, const struct app *app, const char **ret, struct error *err)
+/* The app of :app, and the push of the calling receive hook, which must be an open push to it. */
+static int push_load(struct api_request *req, struct app *app, const char **ret, struct error *err)
 {
+	int r = api_app_load(req, req->params[0], app, err);
+	if (r < 0)
+		return r;
 	const char *push_id = api_header(req, "Cove-Push-Id");
 	if (!push_id || !api_git_push_active(push_id, app->id))
 		return error_set(err, -EOPNOTSUPP,
@@ -177,11 +175,8 @@ static int buildpacks_load(struct api_request *req, const struct app *app, json_
 static int build_create(struct api_request *req, struct error *err)
 {
 	struct app a;
-	int r = api_app_load(req, req->params[0], &a, err);
-	if (r < 0)
-		return r;
 	const char *push_id;
-	r = push_check(req, &a, &push_id, err);
+	int r = push_load(req, &a, &push_id, err);
 	if (r < 0)
 		return r;
 	json_t *blob = req->body ? json_object_get(req->body, "source_blob") : NULL;
@@ -292,11 +287,8 @@ static int build_release(struct api_request *req, const struct app *app, const c
 static int build_update(struct api_request *req, struct error *err)
 {
 	struct app a;
-	int r = api_app_load(req, req->params[0], &a, err);
-	if (r < 0)
-		return r;
 	const char *push_id;
-	r = push_check(req, &a, &push_id, err);
+	int r = push_load(req, &a, &push_id, err);
 	if (r < 0)
 		return r;
 	_cleanup_rows_ struct store_rows *rows = NULL;

@@ -140,10 +140,10 @@ static int domain_find(struct api_request *req, const struct app *a, const char 
 		return 0;
 	}
 	_cleanup_rows_ struct store_rows *rows = NULL;
-	int r = store_query(req->store,
-			    "SELECT " DOMAIN_COLUMNS " FROM domains WHERE app_id = ? AND (id = ? OR hostname = lower(?))",
-			    SV_ARGS(SV_TEXT(a->id), SV_TEXT(ref), SV_TEXT(ref)), &rows, err);
-	if (r < 0 || (r = store_rows_next(rows, err)) < 0)
+	int r = api_query_row(req,
+			      "SELECT " DOMAIN_COLUMNS " FROM domains WHERE app_id = ? AND (id = ? OR hostname = lower(?))",
+			      SV_ARGS(SV_TEXT(a->id), SV_TEXT(ref), SV_TEXT(ref)), &rows, err);
+	if (r < 0)
 		return r;
 	if (r == 0)
 		return error_set(err, -ENOENT, "domain '%s' of app '%s' not found", ref, a->name);
@@ -152,18 +152,29 @@ static int domain_find(struct api_request *req, const struct app *a, const char 
 	return 0;
 }
 
+/* The app of the request's :app and its domain :domain, as domain_find() has it. */
+static int domain_load(struct api_request *req, struct app *ret_app, json_t **ret, bool *ret_own, struct error *err)
+{
+	int r = api_app_load(req, req->params[0], ret_app, err);
+	return r < 0 ? r : domain_find(req, ret_app, req->params[1], ret, ret_own, err);
+}
+
+/* cove's routers serve HTTP only: a domain has no SNI endpoint. */
+static int sni_endpoint_check(struct api_request *req, struct error *err)
+{
+	json_t *sni = req->body ? json_object_get(req->body, "sni_endpoint") : NULL;
+	if (sni && !json_is_null(sni))
+		return error_set(err, -EINVAL, "sni_endpoint must be null: cove's routers serve HTTP only");
+	return 0;
+}
+
 static int domain_info(struct api_request *req, struct error *err)
 {
 	struct app a;
-	int r = api_app_load(req, req->params[0], &a, err);
-	if (r < 0)
-		return r;
 	json_t *d;
 	bool own;
-	r = domain_find(req, &a, req->params[1], &d, &own, err);
-	if (r < 0)
-		return r;
-	return api_reply(req, 200, d);
+	int r = domain_load(req, &a, &d, &own, err);
+	return r < 0 ? r : api_reply(req, 200, d);
 }
 
 static int domain_create(struct api_request *req, struct error *err)
@@ -176,9 +187,9 @@ static int domain_create(struct api_request *req, struct error *err)
 	r = api_body_string(req, "hostname", true, &hostname_in, err);
 	if (r < 0)
 		return r;
-	json_t *sni = json_object_get(req->body, "sni_endpoint");
-	if (sni && !json_is_null(sni))
-		return error_set(err, -EINVAL, "sni_endpoint must be null: cove's routers serve HTTP only");
+	r = sni_endpoint_check(req, err);
+	if (r < 0)
+		return r;
 	char hostname[DOMAIN_HOSTNAME_MAX + 2];
 	if (strlen(hostname_in) > DOMAIN_HOSTNAME_MAX + 1)
 		return error_set(err, -EINVAL, "hostname '%.64s...' is too long: at most %d characters", hostname_in,
@@ -211,18 +222,15 @@ static int domain_create(struct api_request *req, struct error *err)
 static int domain_update(struct api_request *req, struct error *err)
 {
 	struct app a;
-	int r = api_app_load(req, req->params[0], &a, err);
-	if (r < 0)
-		return r;
 	json_t *d;
 	bool own;
-	r = domain_find(req, &a, req->params[1], &d, &own, err);
+	int r = domain_load(req, &a, &d, &own, err);
 	if (r < 0)
 		return r;
-	json_t *sni = req->body ? json_object_get(req->body, "sni_endpoint") : NULL;
-	if (sni && !json_is_null(sni)) {
+	r = sni_endpoint_check(req, err);
+	if (r < 0) {
 		json_decref(d);
-		return error_set(err, -EINVAL, "sni_endpoint must be null: cove's routers serve HTTP only");
+		return r;
 	}
 	return api_reply(req, 200, d);
 }
@@ -230,12 +238,9 @@ static int domain_update(struct api_request *req, struct error *err)
 static int domain_destroy(struct api_request *req, struct error *err)
 {
 	struct app a;
-	int r = api_app_load(req, req->params[0], &a, err);
-	if (r < 0)
-		return r;
 	json_t *d;
 	bool own;
-	r = domain_find(req, &a, req->params[1], &d, &own, err);
+	int r = domain_load(req, &a, &d, &own, err);
 	if (r < 0)
 		return r;
 	if (own) {

@@ -69,9 +69,9 @@ static int dyno_info(struct api_request *req, struct error *err)
 	if (r < 0)
 		return r;
 	_cleanup_rows_ struct store_rows *rows = NULL;
-	r = store_query(req->store, "SELECT " DYNO_COLUMNS " FROM dynos d WHERE d.app_id = ? AND (d.name = ? OR d.id = ?)",
-			SV_ARGS(SV_TEXT(a.id), SV_TEXT(req->params[1]), SV_TEXT(req->params[1])), &rows, err);
-	if (r < 0 || (r = store_rows_next(rows, err)) < 0)
+	r = api_query_row(req, "SELECT " DYNO_COLUMNS " FROM dynos d WHERE d.app_id = ? AND (d.name = ? OR d.id = ?)",
+			  SV_ARGS(SV_TEXT(a.id), SV_TEXT(req->params[1]), SV_TEXT(req->params[1])), &rows, err);
+	if (r < 0)
 		return r;
 	if (r == 0)
 		return error_set(err, -ENOENT, "dyno '%s' of app '%s' not found", req->params[1], a.name);

@@ -119,9 +119,9 @@ static int host_destroy(struct api_request *req, struct error *err)
 	if (r < 0)
 		return r;
 	_cleanup_rows_ struct store_rows *rows = NULL;
-	r = store_query(req->store, "SELECT " HOST_COLUMNS " FROM hosts WHERE id = ? OR name = ?",
-			SV_ARGS(SV_TEXT(req->params[0]), SV_TEXT(req->params[0])), &rows, err);
-	if (r < 0 || (r = store_rows_next(rows, err)) < 0)
+	r = api_query_row(req, "SELECT " HOST_COLUMNS " FROM hosts WHERE id = ? OR name = ?",
+			  SV_ARGS(SV_TEXT(req->params[0]), SV_TEXT(req->params[0])), &rows, err);
+	if (r < 0)
 		return r;
 	if (r == 0)
 		return error_set(err, -ENOENT, "host '%s' not found", req->params[0]);

@@ -171,6 +171,13 @@ json_t *api_ref_json(const char *id, const char *name)
 	return json_pack("{s:o, s:o}", "id", api_string_or_null(id), "name", api_string_or_null(name));
 }
 
+int api_query_row(struct api_request *req, const char *sql, const struct store_val *args, size_t n_args,
+		  struct store_rows **rows, struct error *err)
+{
+	int r = store_query(req->store, sql, args, n_args, rows, err);
+	return r < 0 ? r : store_rows_next(*rows, err);
+}
+
 int api_body_string(struct api_request *req, const char *field, bool required, const char **ret, struct error *err)
 {
 	*ret = NULL;

@@ -471,10 +471,10 @@ static int drain_remove(struct api_request *req, struct error *err)
 	}
 	*w = '\0';
 	_cleanup_rows_ struct store_rows *rows = NULL;
-	r = store_query(req->store,
-			"SELECT id, url, token, created_at, updated_at FROM log_drains WHERE app_id = ? AND (id = ? OR url = ? OR token = ?)",
-			SV_ARGS(SV_TEXT(a.id), SV_TEXT(req->params[1]), SV_TEXT(url), SV_TEXT(req->params[1])), &rows, err);
-	if (r < 0 || (r = store_rows_next(rows, err)) < 0)
+	r = api_query_row(req,
+			  "SELECT id, url, token, created_at, updated_at FROM log_drains WHERE app_id = ? AND (id = ? OR url = ? OR token = ?)",
+			  SV_ARGS(SV_TEXT(a.id), SV_TEXT(req->params[1]), SV_TEXT(url), SV_TEXT(req->params[1])), &rows, err);
+	if (r < 0)
 		return r;
 	if (r == 0)
 		return error_set(err, -ENOENT, "drain '%s' of app '%s' not found", req->params[1], a.name);

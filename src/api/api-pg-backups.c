@@ -251,9 +251,8 @@ static int backup_find(struct api_request *req, const struct app *app, const cha
 					SV_INT(by_name ? num : -1)),
 				rows, err);
 	}
-	if (r < 0)
-		return r;
-	r = store_rows_next(*rows, err);
+	if (r >= 0)
+		r = store_rows_next(*rows, err);
 	if (r < 0)
 		return r;
 	if (r == 0)

@@ -105,17 +105,12 @@ static int release_query(struct api_request *req, const struct app *app, const c
 	char *end;
 	long long version = strtoll(num, &end, 10);
 	bool is_version = *num && !*end && version > 0;
-	int r = store_query(req->store,
-			    "SELECT " RELEASE_COLUMNS " FROM releases r WHERE r.app_id = ? AND (r.id = ? OR r.version = ?)",
-			    SV_ARGS(SV_TEXT(app->id), SV_TEXT(ref), SV_INT(is_version ? version : -1)), rows, err);
-	if (r < 0)
-		return r;
-	r = store_rows_next(*rows, err);
-	if (r < 0)
-		return r;
+	int r = api_query_row(req,
+			      "SELECT " RELEASE_COLUMNS " FROM releases r WHERE r.app_id = ? AND (r.id = ? OR r.version = ?)",
+			      SV_ARGS(SV_TEXT(app->id), SV_TEXT(ref), SV_INT(is_version ? version : -1)), rows, err);
 	if (r == 0)
 		return error_set(err, -ENOENT, "release '%s' of app '%s' not found", ref, app->name);
-	return 0;
+	return r < 0 ? r : 0;
 }
 
 static int release_list(struct api_request *req, struct error *err)
@@ -137,14 +132,18 @@ static int release_list(struct api_request *req, struct error *err)
 	return r;
 }
 
+/* The app of :app and its release :release, as release_query() has it. */
+static int release_load(struct api_request *req, struct app *ret_app, struct store_rows **rows, struct error *err)
+{
+	int r = api_app_load(req, req->params[0], ret_app, err);
+	return r < 0 ? r : release_query(req, ret_app, req->params[1], rows, err);
+}
+
 static int release_info(struct api_request *req, struct error *err)
 {
 	struct app a;
-	int r = api_app_load(req, req->params[0], &a, err);
-	if (r < 0)
-		return r;
 	_cleanup_rows_ struct store_rows *rows = NULL;
-	r = release_query(req, &a, req->params[1], &rows, err);
+	int r = release_load(req, &a, &rows, err);
 	if (r < 0)
 		return r;
 	return api_reply(req, 200, release_json(&a, rows));
@@ -153,11 +152,8 @@ static int release_info(struct api_request *req, struct error *err)
 static int release_config(struct api_request *req, struct error *err)
 {
 	struct app a;
-	int r = api_app_load(req, req->params[0], &a, err);
-	if (r < 0)
-		return r;
 	_cleanup_rows_ struct store_rows *rows = NULL;
-	r = release_query(req, &a, req->params[1], &rows, err);
+	int r = release_load(req, &a, &rows, err);
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *id = xstrdup(store_rows_text(rows, 0));

@@ -48,10 +48,9 @@ static int check_env(json_t *env, struct error *err)
 static int space_rendezvous(struct api_request *req, const struct app *app, char **ret, struct error *err)
 {
 	_cleanup_rows_ struct store_rows *rows = NULL;
-	int r = store_query(req->store,
-			    "SELECT h.rendezvous FROM spaces s JOIN hosts h ON h.id = s.host_id WHERE s.id = ?",
-			    SV_ARGS(SV_TEXT(app->space.id)), &rows, err);
-	if (r < 0 || (r = store_rows_next(rows, err)) < 0)
+	int r = api_query_row(req, "SELECT h.rendezvous FROM spaces s JOIN hosts h ON h.id = s.host_id WHERE s.id = ?",
+			      SV_ARGS(SV_TEXT(app->space.id)), &rows, err);
+	if (r < 0)
 		return r;
 	*ret = r > 0 && store_rows_text(rows, 0) ? xstrdup(store_rows_text(rows, 0)) : NULL;
 	return 0;
@@ -264,11 +263,11 @@ int api_runs_report(struct api_request *req, json_t *ended, struct error *err)
 		if (json_unpack_ex(v, &jerr, 0, "{s:s, s:I}", "id", &id, "exit_status", &exit_status) < 0)
 			return error_set(err, -EINVAL, "ended one-off dyno report is invalid: %s", jerr.text);
 		_cleanup_rows_ struct store_rows *rows = NULL;
-		int r = store_query(req->store,
-				    "SELECT u.app_id, u.type, u.release_version FROM runs u JOIN apps a ON a.id = u.app_id"
-				    " JOIN spaces s ON s.id = a.space_id WHERE u.id = ? AND s.host_id = ?",
-				    SV_ARGS(SV_TEXT(id), SV_TEXT(req->host.id)), &rows, err);
-		if (r < 0 || (r = store_rows_next(rows, err)) < 0)
+		int r = api_query_row(req,
+				      "SELECT u.app_id, u.type, u.release_version FROM runs u JOIN apps a ON a.id = u.app_id"
+				      " JOIN spaces s ON s.id = a.space_id WHERE u.id = ? AND s.host_id = ?",
+				      SV_ARGS(SV_TEXT(id), SV_TEXT(req->host.id)), &rows, err);
+		if (r < 0)
 			return r;
 		if (r == 0)
 			continue; /* reported before, or its app is gone */

@@ -242,3 +242,10 @@ int api_body_ref(struct api_request *req, const char *field, bool required, cons
 json_t *api_ref_json(const char *id, const char *name);
 /* A JSON string, or null for NULL. */
 json_t *api_string_or_null(const char *s);
+
+/*
+ * Runs sql and moves to its first row: 1 with *rows on it, 0 when there is none, or the
+ * store's negative errno. *rows is the caller's to free (_cleanup_rows_) in every case.
+ */
+int api_query_row(struct api_request *req, const char *sql, const struct store_val *args, size_t n_args,
+		  struct store_rows **rows, struct error *err);
