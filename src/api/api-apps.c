@@ -32,11 +32,8 @@ static void app_from_row(struct store_rows *rows, struct app *a)
 int api_app_load(struct api_request *req, const char *ref, struct app *ret, struct error *err)
 {
 	_cleanup_rows_ struct store_rows *rows = NULL;
-	int r = store_query(req->store, "SELECT " APP_COLUMNS " FROM apps a WHERE a.id = ? OR a.name = ?",
-			    SV_ARGS(SV_TEXT(ref), SV_TEXT(ref)), &rows, err);
-	if (r < 0)
-		return r;
-	r = store_rows_next(rows, err);
+	int r = api_query_row(req, "SELECT " APP_COLUMNS " FROM apps a WHERE a.id = ? OR a.name = ?",
+			      SV_ARGS(SV_TEXT(ref), SV_TEXT(ref)), &rows, err);
 	if (r < 0)
 		return r;
 	if (r == 0)

@@ -13,22 +13,25 @@
 
 #define ADMIN_EMAIL "admin@cove.local"
 
-static int user_by_token(struct api_request *req, const char *token, struct error *err)
+/* The row sql finds for the hash of token, its one argument; -ENOENT (no message) when none. */
+static int token_lookup(struct api_request *req, const char *token, const char *sql, struct store_rows **rows,
+			struct error *err)
 {
 	char hash[CRYPTO_TOKEN_HASH_MAX];
 	crypto_token_hash(token, hash);
+	int r = api_query_row(req, sql, SV_ARGS(SV_TEXT(hash)), rows, err);
+	return r == 0 ? -ENOENT : r < 0 ? r : 0;
+}
+
+static int user_by_token(struct api_request *req, const char *token, struct error *err)
+{
 	_cleanup_rows_ struct store_rows *rows = NULL;
-	int r = store_query(req->store,
-			    "SELECT u.id, u.email, u.is_admin FROM tokens t JOIN users u ON u.id = t.user_id"
-			    " WHERE t.token_hash = ?",
-			    SV_ARGS(SV_TEXT(hash)), &rows, err);
+	int r = token_lookup(req, token,
+			     "SELECT u.id, u.email, u.is_admin FROM tokens t JOIN users u ON u.id = t.user_id"
+			     " WHERE t.token_hash = ?",
+			     &rows, err);
 	if (r < 0)
 		return r;
-	r = store_rows_next(rows, err);
-	if (r < 0)
-		return r;
-	if (r == 0)
-		return -ENOENT;
 	snprintf(req->user.id, sizeof(req->user.id), "%s", store_rows_text(rows, 0));
 	snprintf(req->user.email, sizeof(req->user.email), "%s", store_rows_text(rows, 1));
 	req->user.is_admin = store_rows_int(rows, 2) != 0;
@@ -38,18 +41,10 @@ static int user_by_token(struct api_request *req, const char *token, struct erro
 
 static int host_by_token(struct api_request *req, const char *token, struct error *err)
 {
-	char hash[CRYPTO_TOKEN_HASH_MAX];
-	crypto_token_hash(token, hash);
 	_cleanup_rows_ struct store_rows *rows = NULL;
-	int r = store_query(req->store, "SELECT id, name, regions FROM hosts WHERE token_hash = ?", SV_ARGS(SV_TEXT(hash)),
-			    &rows, err);
+	int r = token_lookup(req, token, "SELECT id, name, regions FROM hosts WHERE token_hash = ?", &rows, err);
 	if (r < 0)
 		return r;
-	r = store_rows_next(rows, err);
-	if (r < 0)
-		return r;
-	if (r == 0)
-		return -ENOENT;
 	snprintf(req->host.id, sizeof(req->host.id), "%s", store_rows_text(rows, 0));
 	snprintf(req->host.name, sizeof(req->host.name), "%s", store_rows_text(rows, 1));
 	snprintf(req->host.regions, sizeof(req->host.regions), "%s", store_rows_text(rows, 2));
@@ -225,11 +220,8 @@ static json_t *user_json(struct store_rows *rows)
 static int account_get(struct api_request *req, struct error *err)
 {
 	_cleanup_rows_ struct store_rows *rows = NULL;
-	int r = store_query(req->store, "SELECT " USER_COLUMNS " FROM users u WHERE u.id = ?",
-			    SV_ARGS(SV_TEXT(req->user.id)), &rows, err);
-	if (r < 0)
-		return r;
-	r = store_rows_next(rows, err);
+	int r = api_query_row(req, "SELECT " USER_COLUMNS " FROM users u WHERE u.id = ?",
+			      SV_ARGS(SV_TEXT(req->user.id)), &rows, err);
 	if (r <= 0)
 		return r < 0 ? r : error_set(err, -ENOENT, "account not found");
 	return api_reply(req, 200, user_json(rows));
@@ -299,11 +291,8 @@ static int authorization_create(struct api_request *req, struct error *err)
 	r = user_by_token(req, secret, err);
 	if (r == -ENOENT && user) {
 		_cleanup_rows_ struct store_rows *rows = NULL;
-		r = store_query(req->store, "SELECT id, email, is_admin, password_hash FROM users WHERE email = ?",
-				SV_ARGS(SV_TEXT(user)), &rows, err);
-		if (r < 0)
-			return r;
-		r = store_rows_next(rows, err);
+		r = api_query_row(req, "SELECT id, email, is_admin, password_hash FROM users WHERE email = ?",
+				  SV_ARGS(SV_TEXT(user)), &rows, err);
 		if (r < 0)
 			return r;
 		if (r == 0 || !crypto_password_verify(secret, store_rows_text(rows, 3)))

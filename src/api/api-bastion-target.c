@@ -57,15 +57,12 @@ static int dyno_target(struct api_request *req, const struct app *app, const cha
 		       struct bastion_target *ret, struct error *err)
 {
 	_cleanup_rows_ struct store_rows *rows = NULL;
-	int r = store_query(req->store,
-			    by_address ? "SELECT d.name, d.private_ip FROM dynos d WHERE d.app_id = ? AND d.private_ip = ?"
-					 " AND " DYNO_RUNNING " ORDER BY d.created_at DESC LIMIT 1"
-				       : "SELECT d.name, d.private_ip FROM dynos d WHERE d.app_id = ? AND d.name = ?"
-					 " AND d.private_ip IS NOT NULL AND " DYNO_RUNNING " ORDER BY d.created_at DESC LIMIT 1",
-			    SV_ARGS(SV_TEXT(app->id), SV_TEXT(host)), &rows, err);
-	if (r < 0)
-		return r;
-	r = store_rows_next(rows, err);
+	int r = api_query_row(req,
+			      by_address ? "SELECT d.name, d.private_ip FROM dynos d WHERE d.app_id = ? AND d.private_ip = ?"
+					   " AND " DYNO_RUNNING " ORDER BY d.created_at DESC LIMIT 1"
+				         : "SELECT d.name, d.private_ip FROM dynos d WHERE d.app_id = ? AND d.name = ?"
+					   " AND d.private_ip IS NOT NULL AND " DYNO_RUNNING " ORDER BY d.created_at DESC LIMIT 1",
+			      SV_ARGS(SV_TEXT(app->id), SV_TEXT(host)), &rows, err);
 	if (r < 0)
 		return r;
 	if (r == 0)

@@ -374,11 +374,8 @@ static json_t *session_json(struct api_bastion *b, struct store_rows *rows)
 static int session_reply(struct api_request *req, int status, const char *app_id, const char *id, struct error *err)
 {
 	_cleanup_rows_ struct store_rows *rows = NULL;
-	int r = store_query(req->store, "SELECT " SESSION_COLUMNS " FROM bastion_sessions WHERE id = ? AND app_id = ?",
-			    SV_ARGS(SV_TEXT(id), SV_TEXT(app_id)), &rows, err);
-	if (r < 0)
-		return r;
-	r = store_rows_next(rows, err);
+	int r = api_query_row(req, "SELECT " SESSION_COLUMNS " FROM bastion_sessions WHERE id = ? AND app_id = ?",
+			      SV_ARGS(SV_TEXT(id), SV_TEXT(app_id)), &rows, err);
 	if (r < 0)
 		return r;
 	if (r == 0)

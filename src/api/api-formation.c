@@ -110,11 +110,8 @@ static int formation_row(struct api_request *req, const struct app *app, const c
 			 struct error *err)
 {
 	_cleanup_rows_ struct store_rows *rows = NULL;
-	int r = store_query(req->store, "SELECT " FORMATION_COLUMNS " FROM formations f WHERE f.app_id = ? AND (f.type = ? OR f.id = ?)",
-			    SV_ARGS(SV_TEXT(app->id), SV_TEXT(type), SV_TEXT(type)), &rows, err);
-	if (r < 0)
-		return r;
-	r = store_rows_next(rows, err);
+	int r = api_query_row(req, "SELECT " FORMATION_COLUMNS " FROM formations f WHERE f.app_id = ? AND (f.type = ? OR f.id = ?)",
+			      SV_ARGS(SV_TEXT(app->id), SV_TEXT(type), SV_TEXT(type)), &rows, err);
 	if (r < 0)
 		return r;
 	if (r == 0)

@@ -57,12 +57,9 @@ static int ruleset_load(struct api_request *req, const struct space *s, enum dir
 			struct error *err)
 {
 	_cleanup_rows_ struct store_rows *rows = NULL;
-	int r = store_query(req->store,
-			    "SELECT id, rules, created_at, created_by FROM space_rulesets WHERE space_id = ? AND direction = ?",
-			    SV_ARGS(SV_TEXT(s->id), SV_TEXT(directions[d].name)), &rows, err);
-	if (r < 0)
-		return r;
-	r = store_rows_next(rows, err);
+	int r = api_query_row(req,
+			      "SELECT id, rules, created_at, created_by FROM space_rulesets WHERE space_id = ? AND direction = ?",
+			      SV_ARGS(SV_TEXT(s->id), SV_TEXT(directions[d].name)), &rows, err);
 	if (r < 0)
 		return r;
 	if (r == 0)

@@ -67,13 +67,10 @@ static json_t *slug_json(struct api_request *req, const struct app *app, struct 
 static int slug_reply(struct api_request *req, const struct app *app, const char *id, int status, struct error *err)
 {
 	_cleanup_rows_ struct store_rows *rows = NULL;
-	int r = store_query(req->store,
-			    "SELECT id, process_types, commit_sha, commit_description, checksum, size, stack, created_at,"
-			    " updated_at FROM slugs WHERE app_id = ? AND id = ?",
-			    SV_ARGS(SV_TEXT(app->id), SV_TEXT(id)), &rows, err);
-	if (r < 0)
-		return r;
-	r = store_rows_next(rows, err);
+	int r = api_query_row(req,
+			      "SELECT id, process_types, commit_sha, commit_description, checksum, size, stack, created_at,"
+			      " updated_at FROM slugs WHERE app_id = ? AND id = ?",
+			      SV_ARGS(SV_TEXT(app->id), SV_TEXT(id)), &rows, err);
 	if (r < 0)
 		return r;
 	if (r == 0)

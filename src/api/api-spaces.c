@@ -46,11 +46,8 @@ static json_t *space_json(const struct space *s)
 int api_space_load(struct api_request *req, const char *ref, bool need_admin, struct space *ret, struct error *err)
 {
 	_cleanup_rows_ struct store_rows *rows = NULL;
-	int r = store_query(req->store, "SELECT " SPACE_COLUMNS " FROM spaces s WHERE s.id = ? OR s.name = ?",
-			    SV_ARGS(SV_TEXT(ref), SV_TEXT(ref)), &rows, err);
-	if (r < 0)
-		return r;
-	r = store_rows_next(rows, err);
+	int r = api_query_row(req, "SELECT " SPACE_COLUMNS " FROM spaces s WHERE s.id = ? OR s.name = ?",
+			      SV_ARGS(SV_TEXT(ref), SV_TEXT(ref)), &rows, err);
 	if (r < 0)
 		return r;
 	if (r == 0)

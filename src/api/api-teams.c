@@ -55,11 +55,8 @@ json_t *api_team_ref(const struct team *team)
 static int team_find(struct api_request *req, const char *ref, struct team *ret, struct error *err)
 {
 	_cleanup_rows_ struct store_rows *rows = NULL;
-	int r = store_query(req->store, "SELECT id, name, created_at, updated_at FROM teams WHERE id = ? OR name = ?",
-			    SV_ARGS(SV_TEXT(ref), SV_TEXT(ref)), &rows, err);
-	if (r < 0)
-		return r;
-	r = store_rows_next(rows, err);
+	int r = api_query_row(req, "SELECT id, name, created_at, updated_at FROM teams WHERE id = ? OR name = ?",
+			      SV_ARGS(SV_TEXT(ref), SV_TEXT(ref)), &rows, err);
 	if (r < 0)
 		return r;
 	if (r == 0)
