@@ -105,9 +105,7 @@ static int app_create(struct api_request *req, struct error *err)
 	if (r >= 0)
 		r = api_body_ref(req, "space", false, &space_ref, err);
 	if (r >= 0)
-		r = api_body_ref(req, "team", false, &team_ref, err);
-	if (r >= 0 && !team_ref)
-		r = api_body_ref(req, "organization", false, &team_ref, err);
+		r = api_body_team(req, &team_ref, err);
 	if (r >= 0)
 		r = api_body_ref(req, "region", false, &region, err);
 	if (r >= 0)

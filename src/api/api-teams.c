@@ -52,6 +52,14 @@ json_t *api_team_ref(const struct team *team)
 	return api_ref_json(team->id, team->name);
 }
 
+int api_body_team(struct api_request *req, const char **ret, struct error *err)
+{
+	int r = api_body_ref(req, "team", false, ret, err);
+	if (r >= 0 && !*ret)
+		r = api_body_ref(req, "organization", false, ret, err);
+	return r;
+}
+
 static int team_find(struct api_request *req, const char *ref, struct team *ret, struct error *err)
 {
 	_cleanup_rows_ struct store_rows *rows = NULL;

@@ -39,3 +39,9 @@ int api_team_default(struct api_request *req, struct team *ret, struct error *er
 
 /* Writes the JSON reference {id, name} of a team. */
 json_t *api_team_ref(const struct team *team);
+
+/*
+ * The team a request body names: its "team", else its "organization" (the older name the
+ * Platform API still accepts); *ret NULL when neither. As api_body_ref().
+ */
+int api_body_team(struct api_request *req, const char **ret, struct error *err);
