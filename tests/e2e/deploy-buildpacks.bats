@@ -88,9 +88,13 @@ cove-no-such-package==1.0
 		echo "built at $n" > "$build/built.txt"
 		curl -sS -m 3 --noproxy '*' "http://127.0.0.1:${API_PORT:-1}/" >/dev/null 2>&1 || echo "       no way to the API"
 		curl -sS -m 5 -o /dev/null https://10.0.0.1/ 2>/dev/null || echo "       no way to private addresses"
-		echo "       the registry answers $(curl -sS -m 10 --retry 3 --retry-delay 1 --retry-all-errors -o /dev/null -w '%{http_code}' https://registry.npmjs.org/is-number)"
+		echo "       the registry answers $(curl -sS -m 10 --retry 3 --retry-delay 1 --retry-all-errors -o /dev/null -w '%{http_code}' "${NPM_REGISTRY:-unset}is-number")"
 	EOF
 	sed -i "s/\${API_PORT:-1}/${COVE_API_URL##*:}/" "$dir/build.sh"
+	# The registry the project's npm uses, not a host name written here.
+	registry=$(npm config get registry)
+	[ -n "$registry" ]
+	sed -i "s|\${NPM_REGISTRY:-unset}|${registry%/}/|" "$dir/build.sh"
 	printf 'web: exec python3 -m http.server $PORT\n' >"$dir/Procfile"
 	commit script "a scripted build"
 	run cove buildpacks:set "$FIXTURES/buildpacks/script" -a script

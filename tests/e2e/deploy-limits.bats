@@ -56,7 +56,10 @@ nothing_left() {
 
 @test "with --no-build-network a build reaches nothing at all" {
 	coved_restart --boot-timeout 8 --stop-timeout 2 --build-timeout 3 --no-build-network
-	build_script 'curl -sS -m 2 -o /dev/null https://registry.npmjs.org/ 2>/dev/null || echo "       offline"; [ -z "${HTTPS_PROXY:-}" ] && echo "       no proxy"'
+	# The registry the project's npm uses, not a host name written here.
+	registry=$(npm config get registry)
+	[ -n "$registry" ]
+	build_script 'curl -sS -m 2 -o /dev/null '"'$registry'"' 2>/dev/null || echo "       offline"; [ -z "${HTTPS_PROXY:-}" ] && echo "       no proxy"'
 	push limits
 	pushed | grep -qx -- "       offline"
 	pushed | grep -qx -- "       no proxy"
