@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "cli/cli-api.h"
 #include "cli/cli-output.h"
 #include "cli/cli-releases.h"
+#include "cli/cli-show.h"
 #include "cli/cli.h"
 
 #define PROVISION_WAIT_S 180
@@ -41,16 +43,12 @@ static const char *plan_short(json_t *addon)
 /* "DATABASE_URL" and the like, joined. */
 static char *config_var_list(json_t *vars)
 {
-	_cleanup_free_ char *out = xstrdup("");
+	struct strbuf sb = STRBUF_INIT;
 	size_t i;
 	json_t *v;
 	json_array_foreach(vars, i, v)
-	{
-		char *next = xasprintf("%s%s%s", out, i ? ", " : "", json_string_value(v));
-		free(out);
-		out = next;
-	}
-	return TAKE_PTR(out);
+		strbuf_addf(&sb, "%s%s", i ? ", " : "", json_string_value(v));
+	return strbuf_detach(&sb);
 }
 
 /* "Setting KEYS and restarting APP... done, vN", from the app's latest release. */
@@ -67,18 +65,10 @@ static int print_restart(struct cli *c, const char *verb, const char *vars, cons
 static int addons_run(struct cli *c, struct error *err)
 {
 	const char *app;
-	int r = cli_app(c, &app, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *path = cli_path("/apps/%s/addons", app);
 	_cleanup_json_ json_t *list = NULL;
-	r = cli_get(c, path, &list, err);
-	if (r < 0)
+	int r = cli_app_get_show(c, "/apps/%s/addons", NULL, &app, &list, err);
+	if (r <= 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(list);
-		return 0;
-	}
 	if (json_array_size(list) == 0) {
 		printf("No add-ons for app %s.\n", app);
 		return 0;
@@ -186,30 +176,22 @@ static int addons_info_run(struct cli *c, struct error *err)
 		path = cli_path("/addons/%s", c->args[0]);
 	}
 	_cleanup_json_ json_t *d = NULL;
-	int r = cli_get(c, path, &d, err);
-	if (r < 0)
+	int r = cli_get_show(c, path, &d, err);
+	if (r <= 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(d);
-		return 0;
-	}
 	_cleanup_free_ char *apath = cli_path("/addons/%s/addon-attachments", cli_json_str(d, "id"));
 	_cleanup_json_ json_t *atts = NULL;
 	r = cli_get(c, apath, &atts, err);
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *list = xstrdup("");
+	_cleanup_strbuf_ struct strbuf list = STRBUF_INIT;
 	size_t i;
 	json_t *a;
 	json_array_foreach(atts, i, a)
-	{
-		char *next = xasprintf("%s%s%s::%s", list, i ? ", " : "", cli_json_str(a, "app.name"), cli_json_str(a, "name"));
-		free(list);
-		list = next;
-	}
+		strbuf_addf(&list, "%s%s::%s", i ? ", " : "", cli_json_str(a, "app.name"), cli_json_str(a, "name"));
 	cli_header("%s", cli_json_str(d, "name"));
 	_cleanup_(cli_block_release) struct cli_block b = { 0 };
-	cli_block_add(&b, "Attachments", "%s", list);
+	cli_block_add(&b, "Attachments", "%s", list.buf);
 	cli_block_add(&b, "Installed at", "%s", cli_json_str(d, "created_at"));
 	cli_block_add(&b, "Owning app", "%s", cli_json_str(d, "app.name"));
 	cli_block_add(&b, "Plan", "%s", cli_json_str(d, "plan.name"));
@@ -235,10 +217,8 @@ static int addons_attach_run(struct cli *c, struct error *err)
 	r = cli_send(c, "POST", "/addon-attachments", body, &att, err);
 	if (r < 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(att);
+	if (cli_show_json(c, att))
 		return 0;
-	}
 	printf("Attaching %s to %s... done\n", cli_json_str(att, "addon.name"), app);
 	_cleanup_free_ char *dpath = cli_path("/addons/%s", cli_json_str(att, "addon.id"));
 	_cleanup_json_ json_t *d = NULL;
@@ -256,12 +236,8 @@ static int addons_attach_run(struct cli *c, struct error *err)
 static int addons_detach_run(struct cli *c, struct error *err)
 {
 	const char *app;
-	int r = cli_app(c, &app, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *path = cli_path("/apps/%s/addon-attachments/%s", app, c->args[0]);
 	_cleanup_json_ json_t *att = NULL;
-	r = cli_get(c, path, &att, err);
+	int r = cli_app_send(c, "GET", "/apps/%s/addon-attachments/%s", c->args[0], NULL, &app, &att, err);
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *dpath = cli_path("/addon-attachments/%s", cli_json_str(att, "id"));
@@ -277,12 +253,8 @@ static int addons_detach_run(struct cli *c, struct error *err)
 static int addons_destroy_run(struct cli *c, struct error *err)
 {
 	const char *app;
-	int r = cli_app(c, &app, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *path = cli_path("/apps/%s/addons/%s", app, c->args[0]);
 	_cleanup_json_ json_t *d = NULL;
-	r = cli_get(c, path, &d, err);
+	int r = cli_app_send(c, "GET", "/apps/%s/addons/%s", c->args[0], NULL, &app, &d, err);
 	if (r < 0)
 		return r;
 	if (!streq_ptr(cli_json_str(d, "app.name"), app))
@@ -321,10 +293,8 @@ static int addons_upgrade_run(struct cli *c, struct error *err)
 	r = cli_send(c, "PATCH", path, body, &after, err);
 	if (r < 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(after);
+	if (cli_show_json(c, after))
 		return 0;
-	}
 	printf("Changing %s on %s from %s to %s... done\n", cli_json_str(after, "name"), app, cli_json_str(before, "plan.name"),
 	       cli_json_str(after, "plan.name"));
 	return 0;
@@ -332,19 +302,12 @@ static int addons_upgrade_run(struct cli *c, struct error *err)
 
 static int addons_services_run(struct cli *c, struct error *err)
 {
+	static const struct cli_column columns[] = { { "Slug", "name" }, { "Name", "human_name" }, { "State", "state" } };
 	_cleanup_json_ json_t *list = NULL;
-	int r = cli_get(c, "/addon-services", &list, err);
-	if (r < 0)
+	int r = cli_get_show(c, "/addon-services", &list, err);
+	if (r <= 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(list);
-		return 0;
-	}
-	_cleanup_table_ struct cli_table *t = cli_table_new(3, (const char *const[]){ "Slug", "Name", "State" });
-	size_t i;
-	json_t *s;
-	json_array_foreach(list, i, s) cli_table_add(t, cli_json_str(s, "name"), cli_json_str(s, "human_name"), cli_json_str(s, "state"));
-	cli_table_print(t);
+	cli_table_print_json(list, columns, ARRAY_SIZE(columns));
 	printf("\nSee plans with cove addons:plans SERVICE\n");
 	return 0;
 }
@@ -353,13 +316,9 @@ static int addons_plans_run(struct cli *c, struct error *err)
 {
 	_cleanup_free_ char *path = cli_path("/addon-services/%s/plans", c->args[0]);
 	_cleanup_json_ json_t *list = NULL;
-	int r = cli_get(c, path, &list, err);
-	if (r < 0)
+	int r = cli_get_show(c, path, &list, err);
+	if (r <= 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(list);
-		return 0;
-	}
 	_cleanup_table_ struct cli_table *t =
 		cli_table_new(5, (const char *const[]){ "Slug", "Name", "Memory", "Connections", "Storage" });
 	size_t i;

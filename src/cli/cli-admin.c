@@ -9,6 +9,7 @@
 #include "base/alloc.h"
 #include "cli/cli-api.h"
 #include "cli/cli-output.h"
+#include "cli/cli-show.h"
 #include "cli/cli.h"
 
 #define AUDIT_DEFAULT 30
@@ -16,63 +17,31 @@
 
 static int audit_run(struct cli *c, struct error *err)
 {
-	long n = AUDIT_DEFAULT;
-	const char *s = cli_opt(c, OPT_NUM);
-	if (s) {
-		char *end;
-		n = strtol(s, &end, 10);
-		if (!*s || *end || n < 1 || n > AUDIT_MAX)
-			return cli_usage_error(err, "-n '%s' is invalid: use a number from 1 to %d", s, AUDIT_MAX);
-	}
-	_cleanup_free_ char *range = xasprintf("seq ..; max=%ld, order=desc", n);
-	_cleanup_json_ json_t *events = NULL;
-	int r = cli_api_call(c->api, &(struct cli_request){ .method = "GET", .path = "/audit-events", .range = range },
-			     &events, err);
+	static const struct cli_column columns[] = {
+		{ "Time", "created_at" }, { "Actor", "actor.email", "-" }, { "Status", "status", "0" }, { "Action", "action" },
+	};
+	long n;
+	int r = cli_num(c, AUDIT_DEFAULT, AUDIT_MAX, &n, err);
 	if (r < 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(events);
-		return 0;
-	}
-	_cleanup_table_ struct cli_table *t =
-		cli_table_new(4, (const char *const[]){ "Time", "Actor", "Status", "Action" });
-	size_t i;
-	json_t *e;
-	json_array_foreach(events, i, e)
-	{
-		_cleanup_free_ char *status = xasprintf("%lld", cli_json_int(e, "status", 0));
-		const char *actor = cli_json_str(e, "actor.email");
-		cli_table_add(t, cli_json_str(e, "created_at"), isempty(actor) ? "-" : actor, status,
-			      cli_json_str(e, "action"));
-	}
-	cli_table_print(t);
+	_cleanup_free_ char *range = xasprintf("seq ..; max=%ld, order=desc", n);
+	_cleanup_json_ json_t *events = NULL;
+	r = cli_api_call(c->api, &(struct cli_request){ .method = "GET", .path = "/audit-events", .range = range }, &events,
+			 err);
+	if (r < 0)
+		return r;
+	if (!cli_show_json(c, events))
+		cli_table_print_json(events, columns, ARRAY_SIZE(columns));
 	return 0;
 }
 
 static int hosts_run(struct cli *c, struct error *err)
 {
-	_cleanup_json_ json_t *hosts = NULL;
-	int r = cli_get(c, "/hosts", &hosts, err);
-	if (r < 0)
-		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(hosts);
-		return 0;
-	}
-	if (json_array_size(hosts) == 0) {
-		puts("No hosts: register one with 'cove hosts:create NAME --regions REGION'");
-		return 0;
-	}
-	_cleanup_table_ struct cli_table *t = cli_table_new(3, (const char *const[]){ "Name", "Regions", "Last seen" });
-	size_t i;
-	json_t *h;
-	json_array_foreach(hosts, i, h)
-	{
-		const char *seen = cli_json_str(h, "seen_at");
-		cli_table_add(t, cli_json_str(h, "name"), cli_json_str(h, "regions"), seen ? seen : "never");
-	}
-	cli_table_print(t);
-	return 0;
+	static const struct cli_column columns[] = {
+		{ "Name", "name" }, { "Regions", "regions" }, { "Last seen", "seen_at", "never" },
+	};
+	return cli_show_list(c, "/hosts", "No hosts: register one with 'cove hosts:create NAME --regions REGION'",
+			     columns, ARRAY_SIZE(columns), err);
 }
 
 static int hosts_create_run(struct cli *c, struct error *err)
@@ -85,10 +54,8 @@ static int hosts_create_run(struct cli *c, struct error *err)
 	int r = cli_send(c, "POST", "/hosts", body, &host, err);
 	if (r < 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(host);
+	if (cli_show_json(c, host))
 		return 0;
-	}
 	/* The token is the host's secret, and this is the only time the API shows it. */
 	printf("Registering host %s for %s... done\n", cli_json_str(host, "name"), cli_json_str(host, "regions"));
 	printf("Host token (shown once, for the agent of %s): %s\n", cli_json_str(host, "name"),

@@ -16,6 +16,7 @@
 #include "cli/cli-api.h"
 #include "cli/cli-netrc.h"
 #include "cli/cli-output.h"
+#include "cli/cli-show.h"
 #include "cli/cli.h"
 
 static void secret_free(char *s)
@@ -127,30 +128,17 @@ static int whoami_run(struct cli *c, struct error *err)
 	int r = cli_get(c, "/account", &account, err);
 	if (r < 0)
 		return r;
-	if (cli_has(c, OPT_JSON))
-		cli_print_json(account);
-	else
+	if (!cli_show_json(c, account))
 		puts(cli_json_str(account, "email") ? cli_json_str(account, "email") : "");
 	return 0;
 }
 
 static int authorizations_run(struct cli *c, struct error *err)
 {
-	_cleanup_json_ json_t *list = NULL;
-	int r = cli_get(c, "/oauth/authorizations", &list, err);
-	if (r < 0)
-		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(list);
-		return 0;
-	}
-	_cleanup_table_ struct cli_table *t = cli_table_new(3, (const char *const[]){ "ID", "Description", "Created at" });
-	size_t i;
-	json_t *a;
-	json_array_foreach(list, i, a)
-		cli_table_add(t, cli_json_str(a, "id"), cli_json_str(a, "description"), cli_json_str(a, "created_at"));
-	cli_table_print(t);
-	return 0;
+	static const struct cli_column columns[] = {
+		{ "ID", "id" }, { "Description", "description" }, { "Created at", "created_at" },
+	};
+	return cli_show_list(c, "/oauth/authorizations", NULL, columns, ARRAY_SIZE(columns), err);
 }
 
 static int authorizations_revoke_run(struct cli *c, struct error *err)
@@ -166,13 +154,9 @@ static int authorizations_revoke_run(struct cli *c, struct error *err)
 static int users_run(struct cli *c, struct error *err)
 {
 	_cleanup_json_ json_t *users = NULL;
-	int r = cli_get(c, "/users", &users, err);
-	if (r < 0)
+	int r = cli_get_show(c, "/users", &users, err);
+	if (r <= 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(users);
-		return 0;
-	}
 	_cleanup_table_ struct cli_table *t = cli_table_new(3, (const char *const[]){ "Email", "Role", "Default team" });
 	size_t i;
 	json_t *u;
@@ -194,10 +178,8 @@ static int users_create_run(struct cli *c, struct error *err)
 	int r = cli_send(c, "POST", "/users", body, &user, err);
 	if (r < 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(user);
+	if (cli_show_json(c, user))
 		return 0;
-	}
 	printf("Creating %s %s... done\n", admin ? "platform administrator" : "user", cli_json_str(user, "email"));
 	if (!cli_opt(c, OPT_PASSWORD))
 		printf("Note: %s has no password, so cannot log in\n", cli_json_str(user, "email"));

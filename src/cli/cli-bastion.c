@@ -17,6 +17,7 @@
 #include "base/alloc.h"
 #include "cli/cli-api.h"
 #include "cli/cli-output.h"
+#include "cli/cli-show.h"
 #include "cli/cli-tunnel.h"
 #include "cli/cli.h"
 
@@ -300,31 +301,16 @@ static int bastion_tunnel_run(struct cli *c, struct error *err)
 
 static int bastion_sessions_run(struct cli *c, struct error *err)
 {
+	static const struct cli_column columns[] = {
+		{ "Started", "created_at" }, { "User", "user.email" },   { "Target", "target" },
+		{ "State", "state" },        { "In", "bytes_in", "0" }, { "Out", "bytes_out", "0" },
+	};
 	const char *app;
-	int r = cli_app(c, &app, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *path = cli_path("/apps/%s/bastion-sessions", app);
 	_cleanup_json_ json_t *list = NULL;
-	r = cli_get(c, path, &list, err);
-	if (r < 0)
+	int r = cli_app_get_show(c, "/apps/%s/bastion-sessions", NULL, &app, &list, err);
+	if (r <= 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(list);
-		return 0;
-	}
-	_cleanup_table_ struct cli_table *t =
-		cli_table_new(6, (const char *const[]){ "Started", "User", "Target", "State", "In", "Out" });
-	size_t i;
-	json_t *s;
-	json_array_foreach(list, i, s) {
-		char in[24], out[24];
-		snprintf(in, sizeof(in), "%lld", cli_json_int(s, "bytes_in", 0));
-		snprintf(out, sizeof(out), "%lld", cli_json_int(s, "bytes_out", 0));
-		cli_table_add(t, cli_json_str(s, "created_at"), cli_json_str(s, "user.email"), cli_json_str(s, "target"),
-			      cli_json_str(s, "state"), in, out);
-	}
-	cli_table_print(t);
+	cli_table_print_json(list, columns, ARRAY_SIZE(columns));
 	return 0;
 }
 

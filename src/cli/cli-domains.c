@@ -10,23 +10,16 @@
 #include "base/alloc.h"
 #include "cli/cli-api.h"
 #include "cli/cli-output.h"
+#include "cli/cli-show.h"
 #include "cli/cli.h"
 
 static int domains_run(struct cli *c, struct error *err)
 {
 	const char *app;
-	int r = cli_app(c, &app, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *path = cli_path("/apps/%s/domains", app);
 	_cleanup_json_ json_t *list = NULL;
-	r = cli_get(c, path, &list, err);
-	if (r < 0)
+	int r = cli_app_get_show(c, "/apps/%s/domains", NULL, &app, &list, err);
+	if (r <= 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(list);
-		return 0;
-	}
 	size_t i;
 	json_t *d;
 	cli_header("%s Heroku Domain", app);
@@ -56,19 +49,13 @@ static int domains_run(struct cli *c, struct error *err)
 static int domains_add_run(struct cli *c, struct error *err)
 {
 	const char *app;
-	int r = cli_app(c, &app, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *path = cli_path("/apps/%s/domains", app);
 	_cleanup_json_ json_t *body = json_pack("{s:s, s:n}", "hostname", c->args[0], "sni_endpoint");
 	_cleanup_json_ json_t *d = NULL;
-	r = cli_send(c, "POST", path, body, &d, err);
+	int r = cli_app_send(c, "POST", "/apps/%s/domains", NULL, body, &app, &d, err);
 	if (r < 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(d);
+	if (cli_show_json(c, d))
 		return 0;
-	}
 	printf("Adding %s to %s... done\n", cli_json_str(d, "hostname"), app);
 	printf("Configure your app's DNS provider to point to the DNS Target %s\n", cli_json_str(d, "cname"));
 	return 0;
@@ -77,12 +64,8 @@ static int domains_add_run(struct cli *c, struct error *err)
 static int domains_remove_run(struct cli *c, struct error *err)
 {
 	const char *app;
-	int r = cli_app(c, &app, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *path = cli_path("/apps/%s/domains/%s", app, c->args[0]);
 	_cleanup_json_ json_t *d = NULL;
-	r = cli_send(c, "DELETE", path, NULL, &d, err);
+	int r = cli_app_send(c, "DELETE", "/apps/%s/domains/%s", c->args[0], NULL, &app, &d, err);
 	if (r < 0)
 		return r;
 	printf("Removing %s from %s... done\n", cli_json_str(d, "hostname"), app);
@@ -92,18 +75,10 @@ static int domains_remove_run(struct cli *c, struct error *err)
 static int domains_info_run(struct cli *c, struct error *err)
 {
 	const char *app;
-	int r = cli_app(c, &app, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *path = cli_path("/apps/%s/domains/%s", app, c->args[0]);
 	_cleanup_json_ json_t *d = NULL;
-	r = cli_get(c, path, &d, err);
-	if (r < 0)
+	int r = cli_app_get_show(c, "/apps/%s/domains/%s", c->args[0], &app, &d, err);
+	if (r <= 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(d);
-		return 0;
-	}
 	cli_header("%s", cli_json_str(d, "hostname"));
 	printf("App:         %s\n", cli_json_str(d, "app.name"));
 	printf("Kind:        %s\n", cli_json_str(d, "kind"));

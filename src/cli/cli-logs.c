@@ -15,6 +15,7 @@
 #include "base/strbuf.h"
 #include "cli/cli-api.h"
 #include "cli/cli-output.h"
+#include "cli/cli-show.h"
 #include "cli/cli.h"
 
 #define LOGS_LINES_DEFAULT 100
@@ -141,18 +142,10 @@ static int logs_run(struct cli *c, struct error *err)
 static int drains_run(struct cli *c, struct error *err)
 {
 	const char *app;
-	int r = cli_app(c, &app, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *path = cli_path("/apps/%s/log-drains", app);
 	_cleanup_json_ json_t *list = NULL;
-	r = cli_get(c, path, &list, err);
-	if (r < 0)
+	int r = cli_app_get_show(c, "/apps/%s/log-drains", NULL, &app, &list, err);
+	if (r <= 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(list);
-		return 0;
-	}
 	if (json_array_size(list) == 0) {
 		printf("%s has no drains.\n", app);
 		return 0;
@@ -168,13 +161,9 @@ static int drains_run(struct cli *c, struct error *err)
 static int drains_add_run(struct cli *c, struct error *err)
 {
 	const char *app;
-	int r = cli_app(c, &app, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *path = cli_path("/apps/%s/log-drains", app);
 	_cleanup_json_ json_t *body = json_pack("{s:s}", "url", c->args[0]);
 	_cleanup_json_ json_t *drain = NULL;
-	r = cli_send(c, "POST", path, body, &drain, err);
+	int r = cli_app_send(c, "POST", "/apps/%s/log-drains", NULL, body, &app, &drain, err);
 	if (r < 0)
 		return r;
 	printf("Successfully added drain %s\n", cli_json_str(drain, "url"));
@@ -184,12 +173,8 @@ static int drains_add_run(struct cli *c, struct error *err)
 static int drains_remove_run(struct cli *c, struct error *err)
 {
 	const char *app;
-	int r = cli_app(c, &app, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *path = cli_path("/apps/%s/log-drains/%s", app, c->args[0]);
 	_cleanup_json_ json_t *drain = NULL;
-	r = cli_send(c, "DELETE", path, NULL, &drain, err);
+	int r = cli_app_send(c, "DELETE", "/apps/%s/log-drains/%s", c->args[0], NULL, &app, &drain, err);
 	if (r < 0)
 		return r;
 	printf("Successfully removed drain %s\n", cli_json_str(drain, "url"));

@@ -8,6 +8,7 @@
 
 #include "base/alloc.h"
 #include "base/strbuf.h"
+#include "cli/cli.h"
 
 void cli_header(const char *fmt, ...)
 {
@@ -100,17 +101,52 @@ struct cli_table *cli_table_new(size_t n, const char *const *headers)
 	return t;
 }
 
-void cli_table_add(struct cli_table *t, ...)
+/* Adds a row, and returns its n_cols cells for the caller to fill. */
+static char **table_row(struct cli_table *t)
 {
 	t->cells = xrealloc(t->cells, (t->n_rows + 1) * t->n_cols * sizeof(char *));
+	return &t->cells[t->n_rows++ * t->n_cols];
+}
+
+void cli_table_add(struct cli_table *t, ...)
+{
+	char **row = table_row(t);
 	va_list ap;
 	va_start(ap, t);
 	for (size_t i = 0; i < t->n_cols; i++) {
 		const char *s = va_arg(ap, const char *);
-		t->cells[t->n_rows * t->n_cols + i] = xstrdup(s ? s : "");
+		row[i] = xstrdup(s ? s : "");
 	}
 	va_end(ap);
-	t->n_rows++;
+}
+
+/* A cell of a column: the member as text, else what the column shows for none. */
+static char *column_cell(json_t *obj, const struct cli_column *column)
+{
+	json_t *v = cli_json_get(obj, column->path);
+	if (json_is_integer(v))
+		return xasprintf("%lld", (long long)json_integer_value(v));
+	const char *s = json_string_value(v);
+	if (isempty(s))
+		s = column->missing;
+	return xstrdup(s ? s : "");
+}
+
+void cli_table_print_json(json_t *list, const struct cli_column *columns, size_t n)
+{
+	_cleanup_free_ const char **headers = xcalloc(n, sizeof(*headers));
+	for (size_t i = 0; i < n; i++)
+		headers[i] = columns[i].header;
+	_cleanup_table_ struct cli_table *t = cli_table_new(n, headers);
+	size_t k;
+	json_t *obj;
+	json_array_foreach(list, k, obj)
+	{
+		char **row = table_row(t);
+		for (size_t i = 0; i < n; i++)
+			row[i] = column_cell(obj, &columns[i]);
+	}
+	cli_table_print(t);
 }
 
 void cli_table_print(const struct cli_table *t)

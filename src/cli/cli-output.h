@@ -51,6 +51,16 @@ void cli_table_free(struct cli_table *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct cli_table *, cli_table_free)
 #define _cleanup_table_ _cleanup_(cli_table_freep)
 
+/* A column of a table made from a JSON list (cli_table_print_json). */
+struct cli_column {
+	const char *header;
+	const char *path;    /* the member it shows, dotted as for cli_json_get(); a number shows in decimal */
+	const char *missing; /* what a missing, null or empty member shows; NULL for nothing */
+};
+
+/* Prints a table with the columns' headers and a row for each object of the JSON list. */
+void cli_table_print_json(json_t *list, const struct cli_column *columns, size_t n);
+
 /* Prints a JSON value, indented, and a newline. */
 void cli_print_json(json_t *value);
 

@@ -14,6 +14,7 @@
 #include "base/alloc.h"
 #include "cli/cli-api.h"
 #include "cli/cli-output.h"
+#include "cli/cli-show.h"
 #include "cli/cli.h"
 
 static void size_text(long long n, char ret[static 24])
@@ -83,26 +84,17 @@ static int capture_run(struct cli *c, struct error *err)
 	r = backup_start(c, app, path, body, false, &done, err);
 	if (r < 0)
 		return r;
-	if (cli_has(c, OPT_JSON))
-		cli_print_json(done);
+	cli_show_json(c, done);
 	return 0;
 }
 
 static int list_run(struct cli *c, struct error *err)
 {
 	const char *app;
-	int r = cli_app(c, &app, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *path = cli_path("/apps/%s/pg-backups", app);
 	_cleanup_json_ json_t *list = NULL;
-	r = cli_get(c, path, &list, err);
-	if (r < 0)
+	int r = cli_app_get_show(c, "/apps/%s/pg-backups", NULL, &app, &list, err);
+	if (r <= 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(list);
-		return 0;
-	}
 	static const char *const kinds[2] = { "capture", "restore" };
 	for (size_t k = 0; k < 2; k++) {
 		printf("%s=== %s\n", k ? "\n" : "", k ? "Restores" : "Backups");
@@ -212,18 +204,10 @@ static int schedule_run(struct cli *c, struct error *err)
 static int schedules_run(struct cli *c, struct error *err)
 {
 	const char *app;
-	int r = cli_app(c, &app, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *path = cli_path("/apps/%s/pg-backup-schedules", app);
 	_cleanup_json_ json_t *list = NULL;
-	r = cli_get(c, path, &list, err);
-	if (r < 0)
+	int r = cli_app_get_show(c, "/apps/%s/pg-backup-schedules", NULL, &app, &list, err);
+	if (r <= 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(list);
-		return 0;
-	}
 	if (json_array_size(list) == 0) {
 		printf("No backup schedules found on %s\nUse cove pg:backups:schedule to set one up\n", app);
 		return 0;
@@ -238,13 +222,8 @@ static int schedules_run(struct cli *c, struct error *err)
 
 static int unschedule_run(struct cli *c, struct error *err)
 {
-	const char *app;
-	int r = cli_app(c, &app, err);
-	if (r < 0)
-		return r;
-	const char *db = c->n_args > 0 ? c->args[0] : "DATABASE";
-	_cleanup_free_ char *path = cli_path("/apps/%s/pg-backup-schedules/%s", app, db);
-	r = cli_send(c, "DELETE", path, NULL, NULL, err);
+	const char *app, *db = c->n_args > 0 ? c->args[0] : "DATABASE";
+	int r = cli_app_send(c, "DELETE", "/apps/%s/pg-backup-schedules/%s", db, NULL, &app, NULL, err);
 	if (r < 0)
 		return r;
 	fprintf(stderr, "Unscheduling %s daily backups... done\n", db);

@@ -9,29 +9,14 @@
 #include "base/strbuf.h"
 #include "cli/cli-api.h"
 #include "cli/cli-output.h"
+#include "cli/cli-show.h"
 #include "cli/cli.h"
 
 static int teams_run(struct cli *c, struct error *err)
 {
-	_cleanup_json_ json_t *teams = NULL;
-	int r = cli_get(c, "/teams", &teams, err);
-	if (r < 0)
-		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(teams);
-		return 0;
-	}
-	if (json_array_size(teams) == 0) {
-		puts("You are not a member of any team: create one with 'cove teams:create NAME'");
-		return 0;
-	}
-	_cleanup_table_ struct cli_table *t = cli_table_new(2, (const char *const[]){ "Team", "Role" });
-	size_t i;
-	json_t *team;
-	json_array_foreach(teams, i, team)
-		cli_table_add(t, cli_json_str(team, "name"), cli_json_str(team, "role"));
-	cli_table_print(t);
-	return 0;
+	static const struct cli_column columns[] = { { "Team", "name" }, { "Role", "role" } };
+	return cli_show_list(c, "/teams", "You are not a member of any team: create one with 'cove teams:create NAME'",
+			     columns, ARRAY_SIZE(columns), err);
 }
 
 static int teams_create_run(struct cli *c, struct error *err)
@@ -41,9 +26,7 @@ static int teams_create_run(struct cli *c, struct error *err)
 	int r = cli_send(c, "POST", "/teams", body, &team, err);
 	if (r < 0)
 		return r;
-	if (cli_has(c, OPT_JSON))
-		cli_print_json(team);
-	else
+	if (!cli_show_json(c, team))
 		printf("Creating team %s... done\n", cli_json_str(team, "name"));
 	return 0;
 }
@@ -56,13 +39,9 @@ static int members_run(struct cli *c, struct error *err)
 		return r;
 	_cleanup_free_ char *path = cli_path("/teams/%s/members", team);
 	_cleanup_json_ json_t *members = NULL;
-	r = cli_get(c, path, &members, err);
-	if (r < 0)
+	r = cli_get_show(c, path, &members, err);
+	if (r <= 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(members);
-		return 0;
-	}
 	const char *role = cli_opt(c, OPT_ROLE);
 	_cleanup_table_ struct cli_table *t = cli_table_new(2, (const char *const[]){ "Email", "Role" });
 	size_t i;
@@ -78,18 +57,10 @@ static int members_run(struct cli *c, struct error *err)
 static int access_run(struct cli *c, struct error *err)
 {
 	const char *app;
-	int r = cli_app(c, &app, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *path = cli_path("/apps/%s/collaborators", app);
 	_cleanup_json_ json_t *list = NULL;
-	r = cli_get(c, path, &list, err);
-	if (r < 0)
+	int r = cli_app_get_show(c, "/apps/%s/collaborators", NULL, &app, &list, err);
+	if (r <= 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(list);
-		return 0;
-	}
 	_cleanup_table_ struct cli_table *t = cli_table_new(3, (const char *const[]){ "Email", "Role", "Permissions" });
 	size_t i, j;
 	json_t *m, *p;
@@ -120,9 +91,9 @@ static int member_put(struct cli *c, const char *method, const char *role, struc
 	r = cli_send(c, method, path, body, &member, err);
 	if (r < 0)
 		return r;
-	if (cli_has(c, OPT_JSON))
-		cli_print_json(member);
-	else if (streq(method, "PUT"))
+	if (cli_show_json(c, member))
+		return 0;
+	if (streq(method, "PUT"))
 		printf("Adding %s to %s as %s... done\n", cli_json_str(member, "email"), team, cli_json_str(member, "role"));
 	else
 		printf("Setting %s as %s of %s... done\n", cli_json_str(member, "email"), cli_json_str(member, "role"), team);

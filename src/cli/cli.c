@@ -234,6 +234,20 @@ int cli_space_arg(struct cli *c, const char **ret, struct error *err)
 	return 0;
 }
 
+int cli_num(const struct cli *c, long def, long max, long *ret, struct error *err)
+{
+	const char *s = cli_opt(c, OPT_NUM);
+	*ret = def;
+	if (!s)
+		return 0;
+	char *end;
+	long n = strtol(s, &end, 10);
+	if (!*s || *end || n < 1 || n > max)
+		return cli_usage_error(err, "-n '%s' is invalid: use a number from 1 to %ld", s, max);
+	*ret = n;
+	return 0;
+}
+
 int cli_team(struct cli *c, const char **ret, struct error *err)
 {
 	const char *team = cli_opt(c, OPT_TEAM);

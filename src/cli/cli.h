@@ -178,6 +178,9 @@ int cli_app_or_arg(struct cli *c, const char **ret, struct error *err);
 /* The space: the first positional argument or --space (not both, unless equal). */
 int cli_space_arg(struct cli *c, const char **ret, struct error *err);
 
+/* -n N: a number from 1 to max, else a usage error; def when there is no -n. */
+int cli_num(const struct cli *c, long def, long max, long *ret, struct error *err);
+
 /* The team: -t/--team, else $COVE_TEAM; a usage error when neither is there. */
 int cli_team(struct cli *c, const char **ret, struct error *err);
 
