@@ -12,6 +12,7 @@
 #include "cli/cli-api.h"
 #include "cli/cli-git.h"
 #include "cli/cli-output.h"
+#include "cli/cli-show.h"
 #include "cli/cli.h"
 
 static const char *remote_name(struct cli *c)
@@ -30,6 +31,24 @@ static bool remote_is_app(const char *remote, const char *app)
 static void warn(const struct error *err)
 {
 	fprintf(stderr, "cove: warning: %s\n", err->message);
+}
+
+/*
+ * Keeps the git remote of this work tree that points at app in step: pointed at git_url after a
+ * rename, removed (git_url NULL) after a destroy. The app has changed already: a remote that
+ * cannot follow is worth a warning, not a failure.
+ */
+static void remote_follow(struct cli *c, const char *app, const char *git_url)
+{
+	const char *remote = remote_name(c);
+	if (!remote_is_app(remote, app))
+		return;
+	struct error gerr = { 0 };
+	int r = git_url ? cli_git_remote_set(remote, git_url, true, &gerr) : cli_git_remote_remove(remote, &gerr);
+	if (r < 0)
+		warn(&gerr);
+	else
+		printf("Git remote %s %s\n", remote, git_url ? "updated" : "removed");
 }
 
 static int create_run(struct cli *c, struct error *err)
@@ -99,10 +118,8 @@ static int apps_run(struct cli *c, struct error *err)
 		json_decref(apps);
 		apps = mine;
 	}
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(apps);
+	if (cli_show_json(c, apps))
 		return 0;
-	}
 	if (json_array_size(apps) == 0) {
 		if (space)
 			printf("There are no apps in space %s.\n", space);
@@ -136,13 +153,9 @@ static int apps_info_run(struct cli *c, struct error *err)
 		return r;
 	_cleanup_free_ char *path = cli_path("/apps/%s", name);
 	_cleanup_json_ json_t *app = NULL;
-	r = cli_get(c, path, &app, err);
-	if (r < 0)
+	r = cli_get_show(c, path, &app, err);
+	if (r <= 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(app);
-		return 0;
-	}
 	/* The dyno counts are a nicety: without them the rest still says what the app is. */
 	_cleanup_free_ char *fpath = cli_path("/apps/%s/formation", name);
 	_cleanup_json_ json_t *formation = NULL;
@@ -189,14 +202,8 @@ static int apps_rename_run(struct cli *c, struct error *err)
 	const char *git_url = cli_json_str(app, "git_url");
 	printf("Renaming %s to %s... done\n", old_name, cli_json_str(app, "name"));
 	printf("%s | %s\n", cli_json_str(app, "web_url"), git_url);
-	const char *remote = remote_name(c);
-	if (git_url && remote_is_app(remote, old_name)) {
-		struct error gerr = { 0 };
-		if (cli_git_remote_set(remote, git_url, true, &gerr) < 0)
-			warn(&gerr);
-		else
-			printf("Git remote %s updated\n", remote);
-	}
+	if (git_url)
+		remote_follow(c, old_name, git_url);
 	return 0;
 }
 
@@ -218,14 +225,7 @@ static int apps_destroy_run(struct cli *c, struct error *err)
 	if (r < 0)
 		return r;
 	printf("Destroying %s... done\n", name);
-	const char *remote = remote_name(c);
-	if (remote_is_app(remote, name)) {
-		struct error gerr = { 0 };
-		if (cli_git_remote_remove(remote, &gerr) < 0)
-			warn(&gerr);
-		else
-			printf("Git remote %s removed\n", remote);
-	}
+	remote_follow(c, name, NULL);
 	return 0;
 }
 
@@ -260,12 +260,8 @@ static int git_remote_run(struct cli *c, struct error *err)
 static int maintenance_run(struct cli *c, struct error *err)
 {
 	const char *name;
-	int r = cli_app(c, &name, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *path = cli_path("/apps/%s", name);
 	_cleanup_json_ json_t *app = NULL;
-	r = cli_get(c, path, &app, err);
+	int r = cli_app_send(c, "GET", "/apps/%s", NULL, NULL, &name, &app, err);
 	if (r < 0)
 		return r;
 	puts(cli_json_true(app, "maintenance") ? "on" : "off");
@@ -275,12 +271,8 @@ static int maintenance_run(struct cli *c, struct error *err)
 static int maintenance_set(struct cli *c, bool on, struct error *err)
 {
 	const char *name;
-	int r = cli_app(c, &name, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *path = cli_path("/apps/%s", name);
 	_cleanup_json_ json_t *body = json_pack("{s:b}", "maintenance", on);
-	r = cli_send(c, "PATCH", path, body, NULL, err);
+	int r = cli_app_send(c, "PATCH", "/apps/%s", NULL, body, &name, NULL, err);
 	if (r < 0)
 		return r;
 	printf("%s maintenance mode for %s... done\n", on ? "Enabling" : "Disabling", name);

@@ -13,25 +13,12 @@
 #include "base/strbuf.h"
 #include "cli/cli-api.h"
 #include "cli/cli-output.h"
+#include "cli/cli-show.h"
 #include "cli/cli.h"
 
 #define BUILDS_DEFAULT 15
 #define BUILDS_MAX 1000
 #define BUILDPACKS_MAX 8
-
-static int count_flag(struct cli *c, long *ret, struct error *err)
-{
-	const char *s = cli_opt(c, OPT_NUM);
-	*ret = BUILDS_DEFAULT;
-	if (!s)
-		return 0;
-	char *end;
-	long n = strtol(s, &end, 10);
-	if (!*s || *end || n < 1 || n > BUILDS_MAX)
-		return cli_usage_error(err, "-n '%s' is invalid: use a number from 1 to %d", s, BUILDS_MAX);
-	*ret = n;
-	return 0;
-}
 
 /* The newest n builds of an app, newest first. */
 static int builds_newest(struct cli *c, const char *app, long n, json_t **ret, struct error *err)
@@ -47,15 +34,19 @@ static int builds_newest(struct cli *c, const char *app, long n, json_t **ret, s
 	return r;
 }
 
-/* The build given as the argument, else the newest. */
-static int build_find(struct cli *c, const char *app, json_t **ret, struct error *err)
+/* The command's app, and the build given as the argument, else its newest. */
+static int build_find(struct cli *c, const char **ret_app, json_t **ret, struct error *err)
 {
+	int r = cli_app(c, ret_app, err);
+	if (r < 0)
+		return r;
+	const char *app = *ret_app;
 	if (c->n_args > 0) {
 		_cleanup_free_ char *path = cli_path("/apps/%s/builds/%s", app, c->args[0]);
 		return cli_get(c, path, ret, err);
 	}
 	_cleanup_json_ json_t *list = NULL;
-	int r = builds_newest(c, app, 1, &list, err);
+	r = builds_newest(c, app, 1, &list, err);
 	if (r < 0)
 		return r;
 	if (json_array_size(list) == 0)
@@ -83,17 +74,15 @@ static int builds_run(struct cli *c, struct error *err)
 	if (r < 0)
 		return r;
 	long n;
-	r = count_flag(c, &n, err);
+	r = cli_num(c, BUILDS_DEFAULT, BUILDS_MAX, &n, err);
 	if (r < 0)
 		return r;
 	_cleanup_json_ json_t *list = NULL;
 	r = builds_newest(c, app, n, &list, err);
 	if (r < 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(list);
+	if (cli_show_json(c, list))
 		return 0;
-	}
 	cli_header("%s Builds", app);
 	if (json_array_size(list) == 0) {
 		printf("No builds yet: push the app with git (see 'cove git:remote').\n");
@@ -117,17 +106,12 @@ static int builds_run(struct cli *c, struct error *err)
 static int builds_info_run(struct cli *c, struct error *err)
 {
 	const char *app;
-	int r = cli_app(c, &app, err);
-	if (r < 0)
-		return r;
 	_cleanup_json_ json_t *b = NULL;
-	r = build_find(c, app, &b, err);
+	int r = build_find(c, &app, &b, err);
 	if (r < 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(b);
+	if (cli_show_json(c, b))
 		return 0;
-	}
 	cli_header("Build %s", cli_json_str(b, "id"));
 	struct cli_block blk = CLI_BLOCK_INIT;
 	_cleanup_strbuf_ struct strbuf packs = STRBUF_INIT;
@@ -152,11 +136,8 @@ static int builds_info_run(struct cli *c, struct error *err)
 static int builds_output_run(struct cli *c, struct error *err)
 {
 	const char *app;
-	int r = cli_app(c, &app, err);
-	if (r < 0)
-		return r;
 	_cleanup_json_ json_t *b = NULL;
-	r = build_find(c, app, &b, err);
+	int r = build_find(c, &app, &b, err);
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *path = cli_path("/apps/%s/builds/%s/output", app, cli_json_str(b, "id") ? cli_json_str(b, "id") : "");
@@ -170,12 +151,11 @@ static int builds_output_run(struct cli *c, struct error *err)
 
 /* ---- buildpacks ------------------------------------------------------------------------ */
 
-/* The app's buildpack URLs, in order, as a JSON list of strings. */
-static int buildpacks_get(struct cli *c, const char *app, json_t **ret, struct error *err)
+/* The command's app, and its buildpack URLs, in order, as a JSON list of strings. */
+static int buildpacks_get(struct cli *c, const char **ret_app, json_t **ret, struct error *err)
 {
-	_cleanup_free_ char *path = cli_path("/apps/%s/buildpack-installations", app);
 	_cleanup_json_ json_t *list = NULL;
-	int r = cli_get(c, path, &list, err);
+	int r = cli_app_send(c, "GET", "/apps/%s/buildpack-installations", NULL, NULL, ret_app, &list, err);
 	if (r < 0)
 		return r;
 	json_t *urls = json_array();
@@ -234,16 +214,11 @@ static int index_flag(struct cli *c, size_t max, size_t *ret, struct error *err)
 static int buildpacks_run(struct cli *c, struct error *err)
 {
 	const char *app;
-	int r = cli_app(c, &app, err);
-	if (r < 0)
-		return r;
 	_cleanup_json_ json_t *urls = NULL;
-	r = buildpacks_get(c, app, &urls, err);
+	int r = buildpacks_get(c, &app, &urls, err);
 	if (r < 0)
 		return r;
-	if (cli_has(c, OPT_JSON))
-		cli_print_json(urls);
-	else
+	if (!cli_show_json(c, urls))
 		buildpacks_print(app, urls);
 	return 0;
 }
@@ -252,11 +227,8 @@ static int buildpacks_run(struct cli *c, struct error *err)
 static int buildpacks_change(struct cli *c, const char *verb, struct error *err)
 {
 	const char *app;
-	int r = cli_app(c, &app, err);
-	if (r < 0)
-		return r;
 	_cleanup_json_ json_t *urls = NULL;
-	r = buildpacks_get(c, app, &urls, err);
+	int r = buildpacks_get(c, &app, &urls, err);
 	if (r < 0)
 		return r;
 	size_t n = json_array_size(urls), index;

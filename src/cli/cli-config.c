@@ -11,28 +11,16 @@
 #include "cli/cli-api.h"
 #include "cli/cli-output.h"
 #include "cli/cli-releases.h"
+#include "cli/cli-show.h"
 #include "cli/cli.h"
-
-static int config_load(struct cli *c, const char *app, json_t **ret, struct error *err)
-{
-	_cleanup_free_ char *path = cli_path("/apps/%s/config-vars", app);
-	return cli_get(c, path, ret, err);
-}
 
 static int config_run(struct cli *c, struct error *err)
 {
 	const char *app;
-	int r = cli_app(c, &app, err);
-	if (r < 0)
-		return r;
 	_cleanup_json_ json_t *config = NULL;
-	r = config_load(c, app, &config, err);
-	if (r < 0)
+	int r = cli_app_get_show(c, "/apps/%s/config-vars", NULL, &app, &config, err);
+	if (r <= 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(config);
-		return 0;
-	}
 	if (!cli_has(c, OPT_SHELL))
 		cli_header("%s Config Vars", app);
 	cli_print_vars(config, cli_has(c, OPT_SHELL));
@@ -42,11 +30,8 @@ static int config_run(struct cli *c, struct error *err)
 static int config_get_run(struct cli *c, struct error *err)
 {
 	const char *app;
-	int r = cli_app(c, &app, err);
-	if (r < 0)
-		return r;
 	_cleanup_json_ json_t *config = NULL;
-	r = config_load(c, app, &config, err);
+	int r = cli_app_send(c, "GET", "/apps/%s/config-vars", NULL, NULL, &app, &config, err);
 	if (r < 0)
 		return r;
 	/* A missing key prints an empty line, as with heroku: scripts read "unset" as "". */

@@ -218,7 +218,8 @@ static int netrc_write(const char *path, const char *text, struct error *err)
 	return file_write_atomic(target ? target : path, text, strlen(text), 0600, err);
 }
 
-int cli_netrc_set(const char *path, const char *machine, const char *login, const char *password, struct error *err)
+/* The file's text without the entries of machine, and how many there were. */
+static int netrc_read_without(const char *path, const char *machine, char **ret, int *ret_removed, struct error *err)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len;
@@ -226,8 +227,17 @@ int cli_netrc_set(const char *path, const char *machine, const char *login, cons
 	int r = netrc_read(path, &text, &len, &exists, err);
 	if (r < 0)
 		return r;
+	*ret = netrc_without(text, len, machine, ret_removed);
+	return 0;
+}
+
+int cli_netrc_set(const char *path, const char *machine, const char *login, const char *password, struct error *err)
+{
+	_cleanup_free_ char *kept = NULL;
 	int removed;
-	_cleanup_free_ char *kept = netrc_without(text, len, machine, &removed);
+	int r = netrc_read_without(path, machine, &kept, &removed, err);
+	if (r < 0)
+		return r;
 	struct strbuf out = STRBUF_INIT;
 	strbuf_addstr(&out, kept);
 	if (out.len && out.buf[out.len - 1] != '\n')
@@ -241,14 +251,11 @@ int cli_netrc_set(const char *path, const char *machine, const char *login, cons
 
 int cli_netrc_remove(const char *path, const char *machine, struct error *err)
 {
-	_cleanup_free_ char *text = NULL;
-	size_t len;
-	bool exists;
-	int r = netrc_read(path, &text, &len, &exists, err);
+	_cleanup_free_ char *kept = NULL;
+	int removed;
+	int r = netrc_read_without(path, machine, &kept, &removed, err);
 	if (r < 0)
 		return r;
-	int removed;
-	_cleanup_free_ char *kept = netrc_without(text, len, machine, &removed);
 	if (!removed)
 		return 0;
 	r = netrc_write(path, kept, err);

@@ -13,6 +13,7 @@
 #include "base/strbuf.h"
 #include "cli/cli-api.h"
 #include "cli/cli-output.h"
+#include "cli/cli-show.h"
 #include "cli/cli.h"
 
 /* The space of a command whose positional argument is something else: --space only. */
@@ -42,7 +43,7 @@ static int ruleset_put(struct cli *c, const char *space, const char *which, json
 
 /*
  * The start of a listing: the space (argument or --space) and its ruleset, printed as JSON
- * with --json. Returns 1 when that is all there is to print.
+ * with --json. Returns 1 when the rules are the caller's to print, 0 when --json printed them.
  */
 static int ruleset_list(struct cli *c, const char *which, const char **ret_space, json_t **ret, struct error *err)
 {
@@ -51,11 +52,19 @@ static int ruleset_list(struct cli *c, const char *which, const char **ret_space
 		r = ruleset_get(c, *ret_space, which, ret, err);
 	if (r < 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(*ret);
-		return 1;
-	}
-	return 0;
+	return cli_show_json(c, *ret) ? 0 : 1;
+}
+
+/* The start of a change: the space (--space only) and its ruleset, whose rules it returns. */
+static int ruleset_load(struct cli *c, const char *which, const char **ret_space, json_t **ret, json_t **ret_rules,
+			struct error *err)
+{
+	int r = space_flag(c, ret_space, err);
+	if (r >= 0)
+		r = ruleset_get(c, *ret_space, which, ret, err);
+	if (r >= 0)
+		*ret_rules = json_object_get(*ret, "rules");
+	return r;
 }
 
 static void warn_delay(void)
@@ -71,7 +80,7 @@ static int trusted_ips_run(struct cli *c, struct error *err)
 	const char *space;
 	_cleanup_json_ json_t *ruleset = NULL;
 	int r = ruleset_list(c, "inbound-ruleset", &space, &ruleset, err);
-	if (r != 0)
+	if (r <= 0)
 		return r;
 	json_t *rules = json_object_get(ruleset, "rules");
 	if (json_array_size(rules) == 0) {
@@ -92,13 +101,11 @@ static int trusted_ips_run(struct cli *c, struct error *err)
 static int trusted_ips_add_run(struct cli *c, struct error *err)
 {
 	const char *space, *source = c->args[0];
-	int r = space_flag(c, &space, err);
 	_cleanup_json_ json_t *ruleset = NULL;
-	if (r >= 0)
-		r = ruleset_get(c, space, "inbound-ruleset", &ruleset, err);
+	json_t *rules;
+	int r = ruleset_load(c, "inbound-ruleset", &space, &ruleset, &rules, err);
 	if (r < 0)
 		return r;
-	json_t *rules = json_object_get(ruleset, "rules");
 	size_t i;
 	json_t *rule;
 	json_array_foreach(rules, i, rule)
@@ -118,13 +125,11 @@ static int trusted_ips_add_run(struct cli *c, struct error *err)
 static int trusted_ips_remove_run(struct cli *c, struct error *err)
 {
 	const char *space, *source = c->args[0];
-	int r = space_flag(c, &space, err);
 	_cleanup_json_ json_t *ruleset = NULL;
-	if (r >= 0)
-		r = ruleset_get(c, space, "inbound-ruleset", &ruleset, err);
+	json_t *rules;
+	int r = ruleset_load(c, "inbound-ruleset", &space, &ruleset, &rules, err);
 	if (r < 0)
 		return r;
-	json_t *rules = json_object_get(ruleset, "rules");
 	if (json_array_size(rules) == 0)
 		return error_set(err, -ENOENT, "no IP ranges are configured: nothing to do");
 	size_t before = json_array_size(rules);
@@ -151,7 +156,7 @@ static int outbound_rules_run(struct cli *c, struct error *err)
 	const char *space;
 	_cleanup_json_ json_t *ruleset = NULL;
 	int r = ruleset_list(c, "outbound-ruleset", &space, &ruleset, err);
-	if (r != 0)
+	if (r <= 0)
 		return r;
 	json_t *rules = json_object_get(ruleset, "rules");
 	if (json_array_size(rules) == 0) {
@@ -265,18 +270,10 @@ static int outbound_rules_remove_run(struct cli *c, struct error *err)
 static int access_run(struct cli *c, struct error *err)
 {
 	const char *space;
-	int r = cli_space_arg(c, &space, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *path = cli_path("/spaces/%s/members", space);
 	_cleanup_json_ json_t *members = NULL;
-	r = cli_get(c, path, &members, err);
-	if (r < 0)
+	int r = cli_space_get_show(c, "/spaces/%s/members", &space, &members, err);
+	if (r <= 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(members);
-		return 0;
-	}
 	cli_header("%s access", space);
 	_cleanup_table_ struct cli_table *t = cli_table_new(2, (const char *const[]){ "Email", "Permissions" });
 	size_t i;

@@ -12,6 +12,7 @@
 #include "base/strbuf.h"
 #include "cli/cli-api.h"
 #include "cli/cli-output.h"
+#include "cli/cli-show.h"
 #include "cli/cli.h"
 
 static int formation_load(struct cli *c, const char *app, json_t **ret, struct error *err)
@@ -111,10 +112,8 @@ static int ps_run(struct cli *c, struct error *err)
 	if (r < 0 && status != 404)
 		return r;
 	error_clear(err);
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(dynos ? dynos : formation);
+	if (cli_show_json(c, dynos ? dynos : formation))
 		return 0;
-	}
 	if (dynos)
 		ps_print_dynos(app, formation, dynos);
 	else
@@ -196,9 +195,9 @@ static int ps_scale_run(struct cli *c, struct error *err)
 		r = formation_load(c, app, &formation, err);
 		if (r < 0)
 			return r;
-		if (cli_has(c, OPT_JSON)) {
-			cli_print_json(formation);
-		} else if (json_array_size(formation) == 0) {
+		if (cli_show_json(c, formation))
+			return 0;
+		if (json_array_size(formation) == 0) {
 			printf("No process types on %s yet: they come with its first slug\n", app);
 		} else {
 			_cleanup_free_ char *line = formation_line(formation, " ", "=");
@@ -217,10 +216,8 @@ static int ps_scale_run(struct cli *c, struct error *err)
 	r = formation_patch(c, app, updates, &formation, err);
 	if (r < 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(formation);
+	if (cli_show_json(c, formation))
 		return 0;
-	}
 	_cleanup_free_ char *line = formation_line(formation, ", ", " at ");
 	printf("Scaling dynos... done, now running %s\n", line);
 	return 0;
@@ -228,16 +225,9 @@ static int ps_scale_run(struct cli *c, struct error *err)
 
 static void types_print(json_t *formation)
 {
+	static const struct cli_column columns[] = { { "Type", "type" }, { "Size", "size" }, { "Qty", "quantity", "0" } };
 	cli_header("Dyno Types");
-	_cleanup_table_ struct cli_table *t = cli_table_new(3, (const char *const[]){ "Type", "Size", "Qty" });
-	size_t i;
-	json_t *f;
-	json_array_foreach(formation, i, f)
-	{
-		_cleanup_free_ char *q = xasprintf("%lld", cli_json_int(f, "quantity", 0));
-		cli_table_add(t, cli_json_str(f, "type"), cli_json_str(f, "size"), q);
-	}
-	cli_table_print(t);
+	cli_table_print_json(formation, columns, ARRAY_SIZE(columns));
 }
 
 static int ps_type_run(struct cli *c, struct error *err)
@@ -266,9 +256,7 @@ static int ps_type_run(struct cli *c, struct error *err)
 	r = formation_load(c, app, &formation, err);
 	if (r < 0)
 		return r;
-	if (cli_has(c, OPT_JSON))
-		cli_print_json(formation);
-	else
+	if (!cli_show_json(c, formation))
 		types_print(formation);
 	return 0;
 }
@@ -297,14 +285,19 @@ static int ps_target(struct cli *c, bool required, const char **ret, struct erro
 	return 0;
 }
 
-static int ps_restart_run(struct cli *c, struct error *err)
+/* The app, then what in it ps:restart or ps:stop acts on (ps_target()). */
+static int ps_app_target(struct cli *c, bool required, const char **ret_app, const char **ret, struct error *err)
 {
-	const char *app;
-	int r = cli_app(c, &app, err);
+	int r = cli_app(c, ret_app, err);
 	if (r < 0)
 		return r;
-	const char *target;
-	r = ps_target(c, false, &target, err);
+	return ps_target(c, required, ret, err);
+}
+
+static int ps_restart_run(struct cli *c, struct error *err)
+{
+	const char *app, *target;
+	int r = ps_app_target(c, false, &app, &target, err);
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *path = !target		 ? cli_path("/apps/%s/dynos", app)
@@ -324,12 +317,8 @@ static int ps_restart_run(struct cli *c, struct error *err)
 
 static int ps_stop_run(struct cli *c, struct error *err)
 {
-	const char *app;
-	int r = cli_app(c, &app, err);
-	if (r < 0)
-		return r;
-	const char *target;
-	r = ps_target(c, true, &target, err);
+	const char *app, *target;
+	int r = ps_app_target(c, true, &app, &target, err);
 	if (r < 0)
 		return r;
 	bool dyno = strchr(target, '.') != NULL;

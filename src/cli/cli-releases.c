@@ -13,6 +13,7 @@
 #include "base/fileio.h"
 #include "cli/cli-api.h"
 #include "cli/cli-output.h"
+#include "cli/cli-show.h"
 
 #define RELEASES_DEFAULT 15
 #define RELEASES_MAX 1000
@@ -44,20 +45,11 @@ int cli_release_latest(struct cli *c, const char *app, json_t **ret, struct erro
 	return 0;
 }
 
-/* Parses -n: 1 to RELEASES_MAX. */
-static int count_flag(struct cli *c, long fallback, long *ret, struct error *err)
+/* The release the command's argument names: "v2", or its id. */
+static int release_given(struct cli *c, const char *app, json_t **ret, struct error *err)
 {
-	const char *s = cli_opt(c, OPT_NUM);
-	if (!s) {
-		*ret = fallback;
-		return 0;
-	}
-	char *end;
-	long n = strtol(s, &end, 10);
-	if (!*s || *end || n < 1 || n > RELEASES_MAX)
-		return cli_usage_error(err, "-n '%s' is invalid: use a number from 1 to %d", s, RELEASES_MAX);
-	*ret = n;
-	return 0;
+	_cleanup_free_ char *path = cli_path("/apps/%s/releases/%s", app, c->args[0]);
+	return cli_get(c, path, ret, err);
 }
 
 /* "Set FOO config vars", with the status when it is not a plain success. */
@@ -76,18 +68,16 @@ static int releases_run(struct cli *c, struct error *err)
 	int r = cli_app(c, &app, err);
 	if (r < 0)
 		return r;
-	long n = RELEASES_DEFAULT;
-	r = count_flag(c, RELEASES_DEFAULT, &n, err);
+	long n;
+	r = cli_num(c, RELEASES_DEFAULT, RELEASES_MAX, &n, err);
 	if (r < 0)
 		return r;
 	_cleanup_json_ json_t *list = NULL;
 	r = releases_newest(c, app, n, &list, err);
 	if (r < 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(list);
+	if (cli_show_json(c, list))
 		return 0;
-	}
 	long long current = -1;
 	size_t i;
 	json_t *rel;
@@ -117,18 +107,11 @@ static int releases_info_run(struct cli *c, struct error *err)
 	if (r < 0)
 		return r;
 	_cleanup_json_ json_t *release = NULL;
-	if (c->n_args > 0) {
-		_cleanup_free_ char *path = cli_path("/apps/%s/releases/%s", app, c->args[0]);
-		r = cli_get(c, path, &release, err);
-	} else {
-		r = cli_release_latest(c, app, &release, err);
-	}
+	r = c->n_args > 0 ? release_given(c, app, &release, err) : cli_release_latest(c, app, &release, err);
 	if (r < 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(release);
+	if (cli_show_json(c, release))
 		return 0;
-	}
 	_cleanup_free_ char *config_path =
 		cli_path("/apps/%s/releases/%s/config-vars", app, cli_json_str(release, "id") ? cli_json_str(release, "id") : "");
 	_cleanup_json_ json_t *config = NULL;
@@ -162,8 +145,7 @@ static int rollback_run(struct cli *c, struct error *err)
 		return r;
 	_cleanup_json_ json_t *target = NULL;
 	if (c->n_args > 0) {
-		_cleanup_free_ char *path = cli_path("/apps/%s/releases/%s", app, c->args[0]);
-		r = cli_get(c, path, &target, err);
+		r = release_given(c, app, &target, err);
 		if (r < 0)
 			return r;
 	} else {
@@ -192,10 +174,8 @@ static int rollback_run(struct cli *c, struct error *err)
 	r = cli_send(c, "POST", path, body, &release, err);
 	if (r < 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(release);
+	if (cli_show_json(c, release))
 		return 0;
-	}
 	printf("Rolling back %s to v%lld... done, v%lld\n", app, cli_json_int(target, "version", 0),
 	       cli_json_int(release, "version", 0));
 	return 0;
@@ -274,10 +254,8 @@ static int releases_create_run(struct cli *c, struct error *err)
 	r = cli_send(c, "POST", releases, rel_body, &release, err);
 	if (r < 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(release);
+	if (cli_show_json(c, release))
 		return 0;
-	}
 	printf("Releasing %s to %s... done, v%lld\n", slug_file, app, cli_json_int(release, "version", 0));
 	return 0;
 }

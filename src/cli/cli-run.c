@@ -91,6 +91,20 @@ static int dyno_request(struct cli *c, const char *app, bool attach, bool tty, j
 	return cli_send(c, "POST", path, body, ret, err);
 }
 
+/* The app, then its dyno, told on stderr as "Running COMMAND on APP... " and "failed" when it is not. */
+static int dyno_start(struct cli *c, bool attach, bool tty, const char **ret_app, json_t **ret, struct error *err)
+{
+	int r = cli_app(c, ret_app, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *command = command_of(c);
+	fprintf(stderr, "Running %s on %s... ", command, *ret_app);
+	r = dyno_request(c, *ret_app, attach, tty, ret, err);
+	if (r < 0)
+		fputs("failed\n", stderr);
+	return r;
+}
+
 /* The CA the rendezvous' certificate comes from: $COVE_CA_FILE, else that of $COVE_DATA_DIR's coved. */
 static char *rendezvous_ca(void)
 {
@@ -109,19 +123,12 @@ static char *rendezvous_ca(void)
 static int run_run(struct cli *c, struct error *err)
 {
 	const char *app;
-	int r = cli_app(c, &app, err);
-	if (r < 0)
-		return r;
 	/* A terminal in the dyno when this is one, unless --no-tty. */
 	bool tty = !cli_has(c, OPT_NO_TTY) && isatty(STDIN_FILENO);
 	_cleanup_json_ json_t *dyno = NULL;
-	_cleanup_free_ char *command = command_of(c);
-	fprintf(stderr, "Running %s on %s... ", command, app);
-	r = dyno_request(c, app, true, tty, &dyno, err);
-	if (r < 0) {
-		fputs("failed\n", stderr);
+	int r = dyno_start(c, true, tty, &app, &dyno, err);
+	if (r < 0)
 		return r;
-	}
 	const char *url = cli_json_str(dyno, "attach_url");
 	if (!url) {
 		fputs("failed\n", stderr);
@@ -148,17 +155,10 @@ static int run_run(struct cli *c, struct error *err)
 static int run_detached_run(struct cli *c, struct error *err)
 {
 	const char *app;
-	int r = cli_app(c, &app, err);
+	_cleanup_json_ json_t *dyno = NULL;
+	int r = dyno_start(c, false, false, &app, &dyno, err);
 	if (r < 0)
 		return r;
-	_cleanup_json_ json_t *dyno = NULL;
-	_cleanup_free_ char *command = command_of(c);
-	fprintf(stderr, "Running %s on %s... ", command, app);
-	r = dyno_request(c, app, false, false, &dyno, err);
-	if (r < 0) {
-		fputs("failed\n", stderr);
-		return r;
-	}
 	const char *name = cli_json_str(dyno, "name");
 	fprintf(stderr, "done, %s\n", name ? name : "?");
 	if (cli_has(c, OPT_TAIL)) {

@@ -43,6 +43,15 @@ int cli_app_get_show(struct cli *c, const char *fmt, const char *arg, const char
 	return cli_get_show(c, path, ret, err);
 }
 
+int cli_space_get_show(struct cli *c, const char *fmt, const char **ret_space, json_t **ret, struct error *err)
+{
+	int r = cli_space_arg(c, ret_space, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *path = cli_path(fmt, *ret_space);
+	return cli_get_show(c, path, ret, err);
+}
+
 int cli_app_send(struct cli *c, const char *method, const char *fmt, const char *arg, json_t *body,
 		 const char **ret_app, json_t **ret, struct error *err)
 {

@@ -32,6 +32,9 @@ int cli_get_show(struct cli *c, const char *path, json_t **ret, struct error *er
 int cli_app_get_show(struct cli *c, const char *fmt, const char *arg, const char **ret_app, json_t **ret,
 		     struct error *err);
 
+/* As cli_get_show(), for the path fmt of the command's space (cli_space_arg()): "/spaces/%s/dynos". */
+int cli_space_get_show(struct cli *c, const char *fmt, const char **ret_space, json_t **ret, struct error *err);
+
 /*
  * Sends method (with body, when not NULL) to the path fmt of the command's app (see above),
  * *ret_app the app, and the answer into *ret when ret is not NULL; as cli_send().

@@ -11,18 +11,15 @@
 #include "base/strbuf.h"
 #include "cli/cli-api.h"
 #include "cli/cli-output.h"
+#include "cli/cli-show.h"
 #include "cli/cli.h"
 
 static int regions_run(struct cli *c, struct error *err)
 {
 	_cleanup_json_ json_t *regions = NULL;
-	int r = cli_get(c, "/regions", &regions, err);
-	if (r < 0)
+	int r = cli_get_show(c, "/regions", &regions, err);
+	if (r <= 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(regions);
-		return 0;
-	}
 	_cleanup_table_ struct cli_table *t = cli_table_new(3, (const char *const[]){ "ID", "Location", "Runtime" });
 	size_t i;
 	json_t *region;
@@ -49,10 +46,8 @@ static int spaces_run(struct cli *c, struct error *err)
 		json_decref(spaces);
 		spaces = mine;
 	}
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(spaces);
+	if (cli_show_json(c, spaces))
 		return 0;
-	}
 	if (json_array_size(spaces) == 0) {
 		if (team)
 			printf("There are no spaces in team %s.\n", team);
@@ -60,15 +55,12 @@ static int spaces_run(struct cli *c, struct error *err)
 			puts("You do not have access to any spaces.");
 		return 0;
 	}
+	static const struct cli_column columns[] = {
+		{ "Name", "name" },   { "Team", "team.name" },        { "Region", "region.name" },
+		{ "State", "state" }, { "Created At", "created_at" },
+	};
 	cli_header("Spaces");
-	_cleanup_table_ struct cli_table *t =
-		cli_table_new(5, (const char *const[]){ "Name", "Team", "Region", "State", "Created At" });
-	size_t i;
-	json_t *s;
-	json_array_foreach(spaces, i, s)
-		cli_table_add(t, cli_json_str(s, "name"), cli_json_str(s, "team.name"), cli_json_str(s, "region.name"),
-			      cli_json_str(s, "state"), cli_json_str(s, "created_at"));
-	cli_table_print(t);
+	cli_table_print_json(spaces, columns, ARRAY_SIZE(columns));
 	return 0;
 }
 
@@ -129,10 +121,8 @@ static int spaces_create_run(struct cli *c, struct error *err)
 	r = cli_send(c, "POST", "/spaces", body, &space, err);
 	if (r < 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(space);
+	if (cli_show_json(c, space))
 		return 0;
-	}
 	printf("Creating space %s in team %s... done\n", cli_json_str(space, "name"), cli_json_str(space, "team.name"));
 	space_print(space, NULL);
 	return 0;
@@ -149,13 +139,10 @@ static void space_show(struct cli *c, const char *name, json_t *space)
 		struct error ignored = { 0 };
 		cli_get(c, nat_path, &nat, &ignored);
 	}
-	if (cli_has(c, OPT_JSON)) {
-		if (nat)
-			json_object_set(space, "outbound_ips", nat);
-		cli_print_json(space);
-		return;
-	}
-	space_print(space, nat);
+	if (nat && cli_has(c, OPT_JSON))
+		json_object_set(space, "outbound_ips", nat);
+	if (!cli_show_json(c, space))
+		space_print(space, nat);
 }
 
 static int spaces_info_run(struct cli *c, struct error *err)
@@ -273,18 +260,10 @@ static int spaces_destroy_run(struct cli *c, struct error *err)
 static int spaces_ps_run(struct cli *c, struct error *err)
 {
 	const char *name;
-	int r = cli_space_arg(c, &name, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *path = cli_path("/spaces/%s/dynos", name);
 	_cleanup_json_ json_t *apps = NULL;
-	r = cli_get(c, path, &apps, err);
-	if (r < 0)
+	int r = cli_space_get_show(c, "/spaces/%s/dynos", &name, &apps, err);
+	if (r <= 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(apps);
-		return 0;
-	}
 	size_t i, k;
 	json_t *app, *d;
 	json_array_foreach(apps, i, app)
@@ -309,18 +288,10 @@ static int spaces_ps_run(struct cli *c, struct error *err)
 static int spaces_topology_run(struct cli *c, struct error *err)
 {
 	const char *name;
-	int r = cli_space_arg(c, &name, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *path = cli_path("/spaces/%s/topology", name);
 	_cleanup_json_ json_t *topo = NULL;
-	r = cli_get(c, path, &topo, err);
-	if (r < 0)
+	int r = cli_space_get_show(c, "/spaces/%s/topology", &name, &topo, err);
+	if (r <= 0)
 		return r;
-	if (cli_has(c, OPT_JSON)) {
-		cli_print_json(topo);
-		return 0;
-	}
 	size_t i, k, n;
 	json_t *app, *f, *d, *domain;
 	json_array_foreach(json_object_get(topo, "apps"), i, app)
