@@ -67,10 +67,17 @@ static int ruleset_load(struct cli *c, const char *which, const char **ret_space
 	return r;
 }
 
-static void warn_delay(void)
+/* PUTs a changed ruleset back, then prints the line that says what changed, and when. */
+static int ruleset_save(struct cli *c, const char *space, const char *which, json_t *ruleset, const char *line,
+			struct error *err)
 {
+	int r = ruleset_put(c, space, which, ruleset, err);
+	if (r < 0)
+		return r;
+	puts(line);
 	fflush(stdout);
 	fprintf(stderr, "cove: warning: it may take a few moments for the changes to take effect\n");
+	return 0;
 }
 
 /* ---- trusted IP ranges ------------------------------------------------------------------ */
@@ -114,12 +121,8 @@ static int trusted_ips_add_run(struct cli *c, struct error *err)
 			return error_set(err, -EEXIST, "a rule already exists for %s", source);
 	}
 	json_array_append_new(rules, json_pack("{s:s, s:s}", "action", "allow", "source", source));
-	r = ruleset_put(c, space, "inbound-ruleset", ruleset, err);
-	if (r < 0)
-		return r;
-	printf("Added %s to trusted IP ranges on %s\n", source, space);
-	warn_delay();
-	return 0;
+	_cleanup_free_ char *line = xasprintf("Added %s to trusted IP ranges on %s", source, space);
+	return ruleset_save(c, space, "inbound-ruleset", ruleset, line, err);
 }
 
 static int trusted_ips_remove_run(struct cli *c, struct error *err)
@@ -141,12 +144,8 @@ static int trusted_ips_remove_run(struct cli *c, struct error *err)
 	}
 	if (json_array_size(rules) == before)
 		return error_set(err, -ENOENT, "no IP range matching %s was found", source);
-	r = ruleset_put(c, space, "inbound-ruleset", ruleset, err);
-	if (r < 0)
-		return r;
-	printf("Removed %s from trusted IP ranges on %s\n", source, space);
-	warn_delay();
-	return 0;
+	_cleanup_free_ char *line = xasprintf("Removed %s from trusted IP ranges on %s", source, space);
+	return ruleset_save(c, space, "inbound-ruleset", ruleset, line, err);
 }
 
 /* ---- outbound rules --------------------------------------------------------------------- */
@@ -257,12 +256,8 @@ static int outbound_rules_remove_run(struct cli *c, struct error *err)
 	if (r < 0)
 		return r;
 	json_array_remove(rules, (size_t)n - 1);
-	r = ruleset_put(c, space, "outbound-ruleset", ruleset, err);
-	if (r < 0)
-		return r;
-	printf("Removed Rule %ld from Outbound Rules on %s\n", n, space);
-	warn_delay();
-	return 0;
+	_cleanup_free_ char *line = xasprintf("Removed Rule %ld from Outbound Rules on %s", n, space);
+	return ruleset_save(c, space, "outbound-ruleset", ruleset, line, err);
 }
 
 /* ---- space access ----------------------------------------------------------------------- */
