@@ -11,6 +11,8 @@
  *   - how a command learns its app, space or team;
  *   - the command tables, one per topic file, that cove.c dispatches on.
  *
+ * cli-show.h adds the frame most commands share (GET, --json, a table of columns).
+ *
  * A command is `int run(struct cli *c, struct error *err)`: it prints its output on stdout and
  * returns >= 0, or returns a negative errno with a one-line message in err. cove.c prints that
  * message as `cove: <message>` on stderr and exits 1, or 2 for a usage error (see
