@@ -3,9 +3,9 @@
 
 /*
  * The resolvers of the spaces on this host (docs/network.md, "DNS"): a `coved dns` process per
- * space (src/dns/dns.h), started, supervised and adopted by the agent like the routers
- * (agent-router.h), fed with a table of names that the agent rewrites whenever a dyno of the
- * space comes up or goes, without a restart.
+ * space (src/dns/dns.h), a per-space process of the agent as the router is (agent-spaceproc.h:
+ * started, supervised, adopted, stopped), fed with a table of names that the agent rewrites
+ * whenever a dyno of the space comes up or goes, without a restart.
  *
  * Each space's resolver listens on port 53, UDP and TCP, of the space's gateway address
  * inside the space; every dyno's /etc/resolv.conf names that address, and the space's
@@ -24,22 +24,17 @@
  *   <space id>.pid    pid=, start= (to adopt the resolver after a restart), listen=
  */
 
+#include "agent/agent-spaceproc.h"
 #include "agent/agent-state.h"
 
 /* The resolver's port on the space's gateway. */
 #define AGENT_DNS_PORT 53
 
-/* Adopts the resolvers that ran before the agent restarted. */
-int agent_resolvers_load(struct agent *a, struct error *err);
-
-/* Makes the resolvers follow the spaces, apps and up dynos: tables, starts, stops. */
-void agent_resolvers_reconcile(struct agent *a);
-
-/* A dyno changed state: the table of its space follows. */
-void agent_resolvers_dyno_changed(struct agent *a, const struct agent_dyno *d);
-
-/* Supervision: resolvers that died are started again, stopping ones killed when they linger. */
-void agent_resolvers_tick(struct agent *a, uint64_t now);
+/*
+ * The resolvers as per-space processes (agent-spaceproc.h): a->resolvers is the list of this
+ * kind. When a dyno changes state, the table of its space follows (agent_spaceprocs_table_changed()).
+ */
+extern const struct agent_spaceproc_kind agent_resolver_kind;
 
 /* The resolver's address in a space: its gateway ("10.0.0.1"). */
 void agent_dns_address(const struct agent_space *s, char ret[static 16]);
@@ -50,6 +45,3 @@ void agent_dns_address(const struct agent_space *s, char ret[static 16]);
  * HEROKU_DNS_APP_NAME ("myapp.app.localspace"). Each is allocated; the caller frees them.
  */
 void agent_dns_dyno_names(const struct agent_dyno *d, char **ret_formation, char **ret_dyno, char **ret_app);
-
-/* Forgets the resolvers (they keep running); at the agent's exit. */
-void agent_resolvers_free(struct agent *a);

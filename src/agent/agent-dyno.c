@@ -14,9 +14,9 @@
 #include "agent/agent-dns.h"
 #include "agent/agent-logs.h"
 #include "agent/agent-rendezvous.h"
-#include "agent/agent-router.h"
 #include "agent/agent-slug.h"
 #include "agent/agent-space.h"
+#include "agent/agent-spaceproc.h"
 #include "base/alloc.h"
 #include "base/crypto.h"
 #include "base/dyno-size.h"
@@ -127,8 +127,9 @@ static void dyno_set_state(struct agent *a, struct agent_dyno *d, enum dyno_stat
 	d->state_since = time_mono_usec();
 	agent_want_report(a);
 	agent_want_reconcile(a); /* a rollout may move on */
-	agent_routers_dyno_changed(a, d);
-	agent_resolvers_dyno_changed(a, d);
+	if (d->port)
+		agent_spaceprocs_table_changed(a, a->routers, d->space_id); /* the router's are web dynos */
+	agent_spaceprocs_table_changed(a, a->resolvers, d->space_id);
 }
 
 static char *netns_path(const char *dyno_id)

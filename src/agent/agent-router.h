@@ -3,8 +3,8 @@
 
 /*
  * The routers of the spaces on this host (docs/router.md): a `coved router` process per space,
- * started, supervised and adopted by the agent like dynos, fed with a routing table that the
- * agent rewrites whenever what it routes changes.
+ * a per-space process of the agent (agent-spaceproc.h: started, supervised, adopted, stopped),
+ * fed with a routing table that the agent rewrites whenever what it routes changes.
  *
  * Each space's router listens on the space's ingress address in the host's namespace (on one
  * host, 127.0.x.y from the space's uplink index: 127.0.0.0 + 512 + index, so index 1 is
@@ -17,36 +17,24 @@
  *   <space id>.log    the router's request log, a line per request in Heroku's words, for the
  *                     log stream to collect (SIGUSR1 makes the router open it again)
  *
- * A router outlives the agent (it is started in a session of its own); stopping the agent
- * never stops a router. A router that dies is started again, at once and then with a backoff.
+ * The router of a space that is going gets SIGTERM, and 15 s (its drain and some) before SIGKILL.
  */
 
+#include "agent/agent-spaceproc.h"
 #include "agent/agent-state.h"
 
 /* The router's port inside a space, on the space's gateway address. */
 #define AGENT_ROUTER_INTERNAL_PORT 80
 
-/* Adopts the routers that ran before the agent restarted. */
-int agent_routers_load(struct agent *a, struct error *err);
-
 /*
- * Makes the routers follow the spaces and apps of the desired state and the dynos that are up:
- * writes each space's table when it changed, starts the routers that should run, stops
- * those of spaces that are going.
+ * The routers as per-space processes (agent-spaceproc.h): a->routers is the list of this kind.
+ * Their tables route to web dynos: when one changes state (up, crashed, stopping), the table of
+ * its space follows (agent_spaceprocs_table_changed()).
  */
-void agent_routers_reconcile(struct agent *a);
-
-/* A dyno changed state: the table of its space follows (a web dyno up, crashed, stopping). */
-void agent_routers_dyno_changed(struct agent *a, const struct agent_dyno *d);
-
-/* Supervision: routers that died are started again, stopping ones killed when they linger. */
-void agent_routers_tick(struct agent *a, uint64_t now);
+extern const struct agent_spaceproc_kind agent_router_kind;
 
 /* The ingress address of a space on this host ("127.0.2.1"). */
 void agent_router_ingress(const struct agent_space *s, char ret[static 16]);
 
 /* Where the space's router listens: "127.0.2.1:80" (reported to the API as the space's ingress). */
 void agent_router_listen(struct agent *a, const struct agent_space *s, char ret[static 32]);
-
-/* Forgets the routers (they keep running); at the agent's exit. */
-void agent_routers_free(struct agent *a);

@@ -115,8 +115,7 @@ struct agent_slug {
 	uint64_t retry_at;
 };
 
-struct agent_routers; /* agent-router.c */
-struct agent_resolvers; /* agent-dns.c */
+struct agent_spaceprocs; /* agent-spaceproc.c: the routers, the resolvers */
 struct agent_rendezvous; /* agent-rendezvous.c */
 struct rendezvous_session;
 struct agent_addon;   /* agent-addon.c */
@@ -155,8 +154,8 @@ struct agent {
 	size_t n_dynos;
 	struct agent_slug **slugs;
 	size_t n_slugs;
-	struct agent_routers *routers;
-	struct agent_resolvers *resolvers;
+	struct agent_spaceprocs *routers;   /* agent-router.h */
+	struct agent_spaceprocs *resolvers; /* agent-dns.h */
 	struct agent_rendezvous *rendezvous;
 	struct agent_addon **addons;
 	size_t n_addons;

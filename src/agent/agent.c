@@ -28,6 +28,7 @@
 #include "agent/agent-router.h"
 #include "agent/agent-slug.h"
 #include "agent/agent-space.h"
+#include "agent/agent-spaceproc.h"
 #include "base/alloc.h"
 #include "base/fileio.h"
 #include "base/log.h"
@@ -82,8 +83,8 @@ static void reconcile(struct agent *a)
 			agent_dynos_stop_space(a, a->spaces[i]->id);
 	agent_dynos_reconcile(a, json_object_get(a->desired, "apps"));
 	agent_addons_reconcile(a, json_object_get(a->desired, "spaces"));
-	agent_routers_reconcile(a);
-	agent_resolvers_reconcile(a);
+	agent_spaceprocs_reconcile(a, a->routers);
+	agent_spaceprocs_reconcile(a, a->resolvers);
 	agent_spaces_collect(a);
 }
 
@@ -234,8 +235,8 @@ static void on_tick(struct agent *a)
 		agent_logs_collect(a, a->dynos[i]);
 	agent_logs_collect_routers(a);
 	agent_logs_ship(a);
-	agent_routers_tick(a, now);
-	agent_resolvers_tick(a, now);
+	agent_spaceprocs_tick(a, a->routers, now);
+	agent_spaceprocs_tick(a, a->resolvers, now);
 	if (!a->polling && now >= a->poll_at)
 		poll_start(a);
 }
@@ -273,9 +274,9 @@ int agent_run(const struct agent_config *cfg, struct error *err)
 	if (r >= 0)
 		r = agent_addons_load(a, err);
 	if (r >= 0)
-		r = agent_routers_load(a, err);
+		r = agent_spaceprocs_load(a, &agent_router_kind, &a->routers, err);
 	if (r >= 0)
-		r = agent_resolvers_load(a, err);
+		r = agent_spaceprocs_load(a, &agent_resolver_kind, &a->resolvers, err);
 	if (r >= 0)
 		r = agent_rendezvous_start(a, err);
 	if (r < 0)
@@ -360,8 +361,8 @@ out:
 		free(a->slugs[i]);
 	}
 	free(a->slugs);
-	agent_routers_free(a);
-	agent_resolvers_free(a);
+	agent_spaceprocs_free(a->routers);
+	agent_spaceprocs_free(a->resolvers);
 	agent_addons_free(a);
 	if (a->signal_fd >= 0)
 		close(a->signal_fd);
