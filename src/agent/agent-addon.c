@@ -36,7 +36,6 @@
 #include "net/net-dyno.h"
 
 #define USEC 1000000ull
-#define ADDON_STABLE_USEC (60 * USEC)
 
 enum addon_state { ADDON_STARTING, ADDON_UP, ADDON_CRASHED, ADDON_DOWN };
 
@@ -46,14 +45,8 @@ struct agent_addon {
 	char id[ID_STRING_MAX];
 	enum addon_state state;
 	bool provisioned;     /* it has been up once: the API knows */
-	bool running;
-	struct sandbox sb;
-	int pidfd;
-	unsigned crashes;
-	uint64_t restart_at;
+	struct agent_sandboxed proc; /* its server */
 	uint64_t state_since;
-	bool stopping;
-	uint64_t kill_at;
 	bool remove;          /* when stopped: delete it, data and all */
 };
 
@@ -88,6 +81,12 @@ static char *data_dir(struct agent *a, const char *id)
 	return xasprintf("%s/addons/%s", a->cfg->data_dir, id);
 }
 
+/* The add-on in messages: "add-on 'acme-db'", allocated. */
+static char *addon_what(const struct agent_addon *d)
+{
+	return xasprintf("add-on '%s'", spec_str(d, "name"));
+}
+
 /* The address: "10.1.0.2". */
 static void addon_ip(const struct agent_addon *d, char ret[16])
 {
@@ -120,7 +119,7 @@ static struct agent_addon *addon_new(struct agent *a, json_t *spec)
 {
 	struct agent_addon *d = xcalloc(1, sizeof(*d));
 	d->watch = (struct watch){ .kind = WATCH_ADDON, .obj = a };
-	d->pidfd = -1;
+	d->proc = (struct agent_sandboxed)AGENT_SANDBOXED_INIT;
 	d->spec = json_deep_copy(spec);
 	snprintf(d->id, sizeof(d->id), "%s", spec_str(d, "id"));
 	d->state = ADDON_STARTING;
@@ -134,8 +133,7 @@ static void addon_free(struct agent_addon *d)
 {
 	if (!d)
 		return;
-	if (d->pidfd >= 0)
-		close(d->pidfd);
+	agent_sandboxed_release(&d->proc);
 	json_decref(d->spec);
 	free(d);
 }
@@ -220,7 +218,7 @@ static int redis_config(struct agent *a, const struct agent_addon *d, const char
 
 static void addon_start(struct agent *a, struct agent_addon *d)
 {
-	if (d->running)
+	if (d->proc.running)
 		return;
 	struct error err = { 0 };
 	const char *user = is_postgresql(d) ? "postgres" : "redis";
@@ -273,22 +271,17 @@ static void addon_start(struct agent *a, struct agent_addon *d)
 		};
 		addon_event(a, d, "Starting %s (%s) at %s:%lld", is_postgresql(d) ? "PostgreSQL" : "Redis",
 			    spec_str(d, "plan"), ip, spec_int(d, "port"));
-		r = sandbox_start(&spec, &d->sb, &err);
+		_cleanup_free_ char *what = addon_what(d);
+		r = agent_sandboxed_start(a, &d->proc, &d->watch, &spec, what, &err);
 		for (char **e = env; *e; e++)
 			free(*e);
 	}
 	if (r < 0) {
 		addon_event(a, d, "Error starting the server: %s", err.message);
 		set_state(a, d, ADDON_CRASHED);
-		d->crashes++;
-		d->restart_at = time_mono_usec() + USEC * (d->crashes > 8 ? DYNO_BACKOFF_MAX_S : (1u << d->crashes));
+		agent_sandboxed_start_failed(&d->proc);
 		return;
 	}
-	d->running = true;
-	d->stopping = false;
-	d->pidfd = sandbox_pidfd(&d->sb);
-	if (d->pidfd < 0 || agent_watch_add(a, d->pidfd, &d->watch, &err) < 0)
-		log_error("agent: watch add-on '%s': %s", spec_str(d, "name"), err.message);
 	set_state(a, d, ADDON_STARTING);
 	d->state_since = time_mono_usec();
 }
@@ -296,13 +289,11 @@ static void addon_start(struct agent *a, struct agent_addon *d)
 /* SIGINT: PostgreSQL's fast shutdown (SIGTERM would wait for every client); Redis saves and exits. */
 static void addon_stop(struct agent *a, struct agent_addon *d)
 {
-	if (!d->running || d->stopping)
+	if (!d->proc.running || d->proc.stopping)
 		return;
-	struct error err = { 0 };
-	if (sandbox_kill(&d->sb, is_postgresql(d) ? SIGINT : SIGTERM, &err) < 0)
-		log_warning("agent: stop add-on '%s': %s", spec_str(d, "name"), err.message);
-	d->stopping = true;
-	d->kill_at = time_mono_usec() + (uint64_t)(a->cfg->stop_timeout_s + 20) * USEC;
+	_cleanup_free_ char *what = addon_what(d);
+	agent_sandboxed_stop(&d->proc, is_postgresql(d) ? SIGINT : SIGTERM, (uint64_t)(a->cfg->stop_timeout_s + 20) * USEC,
+			     what);
 }
 
 /* Deletes what is left of a stopped add-on: sandbox, network, data, description. */
@@ -312,12 +303,8 @@ static void addon_delete(struct agent *a, struct agent_addon *d)
 	_cleanup_free_ char *sdir = sandbox_dir(a, d->id);
 	_cleanup_free_ char *sstate = state_dir(a, d->id);
 	_cleanup_free_ char *data = data_dir(a, d->id);
-	if (sandbox_cleanup(d->id, sdir, &err) < 0)
-		log_warning("agent: clean up add-on '%s': %s", spec_str(d, "name"), err.message);
-	error_clear(&err);
-	if (net_dyno_destroy(d->id, &err) < 0)
-		log_warning("agent: remove network of add-on '%s': %s", spec_str(d, "name"), err.message);
-	error_clear(&err);
+	_cleanup_free_ char *what = addon_what(d);
+	agent_sandboxed_remove(d->id, sdir, what);
 	if (sandbox_remove_tree(data, &err) < 0)
 		log_error("agent: delete the data of add-on '%s': %s", spec_str(d, "name"), err.message);
 	error_clear(&err);
@@ -336,16 +323,9 @@ static void addon_delete(struct agent *a, struct agent_addon *d)
 
 void agent_addon_on_exit(struct agent *a, struct agent_addon *d)
 {
-	agent_watch_del(a, d->pidfd);
-	close(d->pidfd);
-	d->pidfd = -1;
-	d->running = false;
-	_cleanup_free_ char *sdir = sandbox_dir(a, d->id);
-	int status = 0;
-	bool oom = false;
-	struct error err = { 0 };
-	sandbox_exit_status(sdir, &status, &oom, &err);
-	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	_cleanup_free_ char *sdir = sandbox_dir(a, d->id), *what = addon_what(d);
+	bool oom;
+	int code = agent_sandboxed_ended(a, &d->proc, sdir, what, &oom);
 	if (oom)
 		addon_event(a, d, "Error R15 (Memory quota vastly exceeded): the plan's %lld MB", spec_int(d, "memory_mb"));
 	addon_event(a, d, "Server exited with status %d", code);
@@ -353,19 +333,16 @@ void agent_addon_on_exit(struct agent *a, struct agent_addon *d)
 		addon_delete(a, d);
 		return;
 	}
-	if (d->stopping) {
+	if (d->proc.stopping) {
 		/* A restart (new password or limits): at once. */
-		d->stopping = false;
+		d->proc.stopping = false;
 		set_state(a, d, ADDON_DOWN);
 		addon_start(a, d);
 		return;
 	}
 	uint64_t now = time_mono_usec();
-	if (d->state == ADDON_UP && now - d->state_since >= ADDON_STABLE_USEC)
-		d->crashes = 0;
-	uint64_t delay = d->crashes == 0 ? 0 : (d->crashes >= 9 ? DYNO_BACKOFF_MAX_S : (1u << (d->crashes - 1))) * USEC;
-	d->crashes++;
-	d->restart_at = now + delay;
+	bool stable = d->state == ADDON_UP && now - d->state_since >= AGENT_SANDBOXED_STABLE_USEC;
+	uint64_t delay = agent_sandboxed_crashed(&d->proc, stable, now);
 	set_state(a, d, ADDON_CRASHED);
 	if (delay)
 		addon_event(a, d, "Restarting in %llu s", (unsigned long long)(delay / USEC));
@@ -375,16 +352,14 @@ void agent_addons_tick(struct agent *a, uint64_t now)
 {
 	for (size_t i = 0; i < a->n_addons; i++) {
 		struct agent_addon *d = a->addons[i];
-		if (d->stopping && now >= d->kill_at) {
+		if (agent_sandboxed_kill_due(&d->proc, now)) {
 			addon_event(a, d, "Stopping the server with SIGKILL");
-			sandbox_kill(&d->sb, SIGKILL, NULL);
-			d->kill_at = now + 5 * USEC;
-		} else if (d->state == ADDON_STARTING && d->running && !d->stopping) {
+		} else if (d->state == ADDON_STARTING && d->proc.running && !d->proc.stopping) {
 			if (agent_port_bound(a, d->id, (unsigned)spec_int(d, "port"))) {
 				set_state(a, d, ADDON_UP);
 				d->provisioned = true;
 			}
-		} else if (d->state == ADDON_CRASHED && !d->running && !d->remove && now >= d->restart_at) {
+		} else if (d->state == ADDON_CRASHED && !d->proc.running && !d->remove && now >= d->proc.restart_at) {
 			addon_start(a, d);
 		}
 	}
@@ -426,7 +401,7 @@ static void addon_remove(struct agent *a, struct agent_addon *d)
 		return;
 	d->remove = true;
 	addon_event(a, d, "Destroying the server and its data");
-	if (d->running)
+	if (d->proc.running)
 		addon_stop(a, d);
 	else
 		addon_delete(a, d);
@@ -481,7 +456,7 @@ void agent_addons_reconcile(struct agent *a, json_t *desired_spaces)
 		if (!restart)
 			continue; /* a new name of its app, say */
 		addon_event(a, d, "Restarting with new settings");
-		if (d->running)
+		if (d->proc.running)
 			addon_stop(a, d);
 		else
 			addon_start(a, d);
@@ -531,43 +506,31 @@ bool agent_addons_in_space(struct agent *a, const char *space_id)
 	return false;
 }
 
+/* An add-on of the last agent: its server adopted if it runs, otherwise crashed. */
+static void addon_adopt(struct agent *a, const char *dir, const char *name, void *userdata)
+{
+	_cleanup_free_ char *path = xasprintf("%s/addon.json", dir);
+	json_t *spec = json_load_file(path, 0, NULL);
+	if (!json_is_object(spec) || !json_is_string(json_object_get(spec, "id"))) {
+		log_warning("agent: ignoring damaged add-on state '%s'", path);
+		json_decref(spec);
+		return;
+	}
+	struct agent_addon *d = addon_new(a, spec);
+	json_decref(spec);
+	_cleanup_free_ char *sdir = sandbox_dir(a, d->id), *what = addon_what(d);
+	if (agent_sandboxed_adopt(a, &d->proc, &d->watch, sdir, what)) {
+		log_info("agent: adopted add-on '%s'", spec_str(d, "name"));
+	} else {
+		d->state = ADDON_CRASHED;
+		d->proc.restart_at = 0;
+		log_info("agent: add-on '%s' ended while the agent was away", spec_str(d, "name"));
+	}
+}
+
 int agent_addons_load(struct agent *a, struct error *err)
 {
-	_cleanup_free_ char *root = xasprintf("%s/addons", a->state_dir);
-	int r = mkdir_p(root, 0700, err);
-	if (r < 0)
-		return r;
-	DIR *dir = opendir(root);
-	if (!dir)
-		return error_set(err, -errno, "open '%s': %m", root);
-	struct dirent *de;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue;
-		_cleanup_free_ char *path = xasprintf("%s/%s/addon.json", root, de->d_name);
-		json_t *spec = json_load_file(path, 0, NULL);
-		if (!json_is_object(spec) || !json_is_string(json_object_get(spec, "id"))) {
-			log_warning("agent: ignoring damaged add-on state '%s'", path);
-			json_decref(spec);
-			continue;
-		}
-		struct agent_addon *d = addon_new(a, spec);
-		json_decref(spec);
-		_cleanup_free_ char *sdir = sandbox_dir(a, d->id);
-		struct error e = { 0 };
-		if (sandbox_adopt(sdir, &d->sb, &e) >= 0) {
-			d->running = true;
-			d->pidfd = sandbox_pidfd(&d->sb);
-			if (d->pidfd < 0 || agent_watch_add(a, d->pidfd, &d->watch, &e) < 0)
-				log_error("agent: watch add-on '%s': %s", spec_str(d, "name"), e.message);
-			log_info("agent: adopted add-on '%s'", spec_str(d, "name"));
-		} else {
-			d->state = ADDON_CRASHED;
-			d->restart_at = 0;
-			log_info("agent: add-on '%s' ended while the agent was away", spec_str(d, "name"));
-		}
-	}
-	closedir(dir);
+	int r = agent_state_foreach(a, "addons", addon_adopt, NULL, err);
 	agent_want_report(a);
-	return 0;
+	return r;
 }

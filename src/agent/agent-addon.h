@@ -11,7 +11,7 @@
  *
  * The server goes provisioning -> provisioned once it listens on its port (reported to the
  * API, which then sets the attachments' config vars). A server that exits is started again at
- * once, then with a backoff (DYNO_BACKOFF_MAX_S at most), with its data. A change of its
+ * once, then with a backoff (agent-sandboxed.h), with its data. A change of its
  * password or limits restarts it; the password is set in the server at every start. The
  * agent's description of each add-on is DATA_DIR/agent/addons/<id>/addon.json, so that a
  * restarted agent adopts the running servers. An add-on that leaves the desired state is

@@ -72,7 +72,7 @@ static void record_add(json_t *records, const char *name, const char *kind, cons
 
 static bool dyno_answers(const struct agent_dyno *d)
 {
-	return d->state == DYNO_UP && d->running && !d->stopping && !d->draining && !d->remove;
+	return d->state == DYNO_UP && d->proc.running && !d->proc.stopping && !d->draining && !d->remove;
 }
 
 static json_t *resolver_table(struct agent *a, const struct agent_space *s, const struct agent_spaceproc *p _unused_)

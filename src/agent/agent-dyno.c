@@ -27,12 +27,17 @@
 #include "net/net-dyno.h"
 
 #define USEC 1000000ull
-#define DYNO_STABLE_USEC (60 * USEC)    /* up this long: the backoff starts over */
 #define DYNO_MEM_CHECK_USEC (5 * USEC)
 #define DYNO_FIRST_ADDRESS 10
 #define DYNO_DRAIN_USEC (1 * USEC)          /* out of the router's table this long before SIGTERM */           /* .1 is the gateway; .2-.9 are for the space's services */
 
 static const char *const state_names[] = { "starting", "up", "crashed", "down" };
+
+/* The dyno in messages: "dyno 'web.1' of 'acme'", allocated. */
+static char *dyno_what(const struct agent_dyno *d)
+{
+	return xasprintf("dyno '%s' of '%s'", d->name, d->app_name);
+}
 
 /* DATA_DIR/agent/dynos/<id>: dyno.json, the agent's description of the dyno. */
 static char *dyno_dir(struct agent *a, const char *id)
@@ -73,8 +78,7 @@ static void dyno_free(struct agent_dyno *d)
 {
 	if (!d)
 		return;
-	if (d->pidfd >= 0)
-		close(d->pidfd);
+	agent_sandboxed_release(&d->proc);
 	free(d->command);
 	json_decref(d->env);
 	strbuf_release(&d->log_partial);
@@ -85,7 +89,7 @@ static struct agent_dyno *dyno_alloc(struct agent *a)
 {
 	struct agent_dyno *d = xcalloc(1, sizeof(*d));
 	d->watch = (struct watch){ .kind = WATCH_DYNO, .obj = a };
-	d->pidfd = -1;
+	d->proc = (struct agent_sandboxed)AGENT_SANDBOXED_INIT;
 	d->exit_code = -1;
 	d->state_since = time_mono_usec();
 	strbuf_init(&d->log_partial, 0);
@@ -183,7 +187,7 @@ static void dyno_remove(struct agent *a, struct agent_dyno *d);
 
 static void dyno_start(struct agent *a, struct agent_dyno *d)
 {
-	if (d->running || (d->one_off && d->remove))
+	if (d->proc.running || (d->one_off && d->remove))
 		return;
 	if (d->attach && !d->session)
 		return; /* an attached one-off dyno starts when its user is there */
@@ -246,7 +250,8 @@ static void dyno_start(struct agent *a, struct agent_dyno *d)
 		agent_event(a, d->app_id, d->app_name, d->name, "Starting process with command `%s` by user %s", d->command, d->user);
 	else
 		agent_event(a, d->app_id, d->app_name, d->name, "Starting process with command `%s`", d->command);
-	int r = sandbox_start(&spec, &d->sb, &err);
+	_cleanup_free_ char *what = dyno_what(d);
+	int r = agent_sandboxed_start(a, &d->proc, &d->watch, &spec, what, &err);
 	env_free(env);
 	if (pair[1] >= 0)
 		close(pair[1]);
@@ -265,15 +270,9 @@ static void dyno_start(struct agent *a, struct agent_dyno *d)
 	if (r < 0) {
 		agent_event(a, d->app_id, d->app_name, d->name, "Error starting process: %s", err.message);
 		dyno_set_state(a, d, DYNO_CRASHED);
-		d->crashes++;
-		d->restart_at = time_mono_usec() + USEC * (d->crashes > 8 ? DYNO_BACKOFF_MAX_S : (1u << d->crashes));
+		agent_sandboxed_start_failed(&d->proc);
 		return;
 	}
-	d->running = true;
-	d->stopping = false;
-	d->pidfd = sandbox_pidfd(&d->sb);
-	if (d->pidfd < 0 || agent_watch_add(a, d->pidfd, &d->watch, &err) < 0)
-		log_error("agent: watch dyno '%s' of '%s': %s", d->name, d->app_name, err.message);
 	if (d->state != DYNO_STARTING)
 		dyno_set_state(a, d, DYNO_STARTING);
 	d->state_since = time_mono_usec();
@@ -285,7 +284,6 @@ static void dyno_start(struct agent *a, struct agent_dyno *d)
 
 static void dyno_remove(struct agent *a, struct agent_dyno *d)
 {
-	struct error err = { 0 };
 	_cleanup_free_ char *dir = dyno_dir(a, d->id);
 	_cleanup_free_ char *sdir = sandbox_dir(a, d->id);
 	agent_logs_collect(a, d);
@@ -296,11 +294,8 @@ static void dyno_remove(struct agent *a, struct agent_dyno *d)
 			agent_rendezvous_dyno_gone(a, d->session);
 		d->session = NULL;
 	}
-	if (sandbox_cleanup(d->id, sdir, &err) < 0)
-		log_warning("agent: clean up dyno '%s' of '%s': %s", d->name, d->app_name, err.message);
-	error_clear(&err);
-	if (net_dyno_destroy(d->id, &err) < 0)
-		log_warning("agent: remove network of dyno '%s' of '%s': %s", d->name, d->app_name, err.message);
+	_cleanup_free_ char *what = dyno_what(d);
+	agent_sandboxed_remove(d->id, sdir, what);
 	_cleanup_free_ char *json = xasprintf("%s/dyno.json", dir);
 	_cleanup_free_ char *cursor = xasprintf("%s/log.cursor", dir);
 	unlink(json);
@@ -322,12 +317,12 @@ static void dyno_terminate(struct agent *a, struct agent_dyno *d);
 static void dyno_stop(struct agent *a, struct agent_dyno *d, bool remove)
 {
 	d->remove = d->remove || remove;
-	if (!d->running) {
+	if (!d->proc.running) {
 		if (d->remove)
 			dyno_remove(a, d);
 		return;
 	}
-	if (d->stopping || d->draining)
+	if (d->proc.stopping || d->draining)
 		return;
 	if (d->remove && d->port && d->state == DYNO_UP) {
 		/* A web dyno leaves the router's table first (it routes no dyno marked remove), and
@@ -345,27 +340,16 @@ static void dyno_terminate(struct agent *a, struct agent_dyno *d)
 {
 	d->draining = false;
 	agent_event(a, d->app_id, d->app_name, d->name, "Stopping all processes with SIGTERM");
-	struct error err = { 0 };
-	if (sandbox_kill(&d->sb, SIGTERM, &err) < 0)
-		log_warning("agent: stop dyno '%s' of '%s': %s", d->name, d->app_name, err.message);
-	d->stopping = true;
-	d->kill_at = time_mono_usec() + (uint64_t)a->cfg->stop_timeout_s * USEC;
+	_cleanup_free_ char *what = dyno_what(d);
+	agent_sandboxed_stop(&d->proc, SIGTERM, (uint64_t)a->cfg->stop_timeout_s * USEC, what);
 }
 
 void agent_dyno_on_exit(struct agent *a, struct agent_dyno *d)
 {
-	agent_watch_del(a, d->pidfd);
-	close(d->pidfd);
-	d->pidfd = -1;
-	d->running = false;
+	_cleanup_free_ char *dir = sandbox_dir(a, d->id), *what = dyno_what(d);
+	bool oom;
+	int code = agent_sandboxed_ended(a, &d->proc, dir, what, &oom);
 	agent_logs_collect(a, d); /* its last words, before they are cleaned up */
-	_cleanup_free_ char *dir = sandbox_dir(a, d->id);
-	int status = 0;
-	bool oom = false;
-	struct error err = { 0 };
-	if (sandbox_exit_status(dir, &status, &oom, &err) < 0)
-		log_warning("agent: exit status of dyno '%s' of '%s': %s", d->name, d->app_name, err.message);
-	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	if (oom)
 		agent_event(a, d->app_id, d->app_name, d->name, "Error R15 (Memory quota vastly exceeded)");
 	agent_event(a, d->app_id, d->app_name, d->name, "Process exited with status %d", code);
@@ -375,9 +359,9 @@ void agent_dyno_on_exit(struct agent *a, struct agent_dyno *d)
 		dyno_remove(a, d);
 		return;
 	}
-	if (d->stopping || d->draining) {
+	if (d->proc.stopping || d->draining) {
 		dyno_set_state(a, d, DYNO_DOWN);
-		d->stopping = false;
+		d->proc.stopping = false;
 		d->draining = false;
 		if (d->remove) {
 			dyno_remove(a, d);
@@ -388,17 +372,11 @@ void agent_dyno_on_exit(struct agent *a, struct agent_dyno *d)
 		return;
 	}
 	uint64_t now = time_mono_usec();
-	if (d->state == DYNO_UP && now - d->state_since >= DYNO_STABLE_USEC)
-		d->crashes = 0;
+	bool stable = d->state == DYNO_UP && now - d->state_since >= AGENT_SANDBOXED_STABLE_USEC;
 	if (d->state == DYNO_STARTING)
 		d->boot_failed = true; /* it never came up */
 	dyno_set_state(a, d, DYNO_CRASHED);
-	/* The first restart is immediate, then 1 s, 2 s, 4 s ... up to the cap. */
-	uint64_t delay = d->crashes == 0 ? 0 : (d->crashes >= 9 ? DYNO_BACKOFF_MAX_S : (1u << (d->crashes - 1))) * USEC;
-	if (delay > DYNO_BACKOFF_MAX_S * USEC)
-		delay = DYNO_BACKOFF_MAX_S * USEC;
-	d->crashes++;
-	d->restart_at = now + delay;
+	uint64_t delay = agent_sandboxed_crashed(&d->proc, stable, now);
 	if (delay)
 		agent_event(a, d->app_id, d->app_name, d->name, "Restarting in %llu s", (unsigned long long)(delay / USEC));
 	agent_want_reconcile(a);
@@ -437,20 +415,20 @@ bool agent_port_bound(struct agent *a, const char *id, unsigned port)
 /* The deadlines of a one-off dyno. True when it was removed. */
 static bool one_off_tick(struct agent *a, struct agent_dyno *d, uint64_t now)
 {
-	if (d->remove && !d->running) {
+	if (d->remove && !d->proc.running) {
 		dyno_remove(a, d);
 		return true;
 	}
-	if (d->stopping || d->draining)
+	if (d->proc.stopping || d->draining)
 		return false;
-	if (d->attach && !d->session && (d->running || now >= d->attach_by)) {
+	if (d->attach && !d->session && (d->proc.running || now >= d->attach_by)) {
 		/* Its session ended (or the agent restarted under it), or never came. */
-		if (!d->running)
+		if (!d->proc.running)
 			agent_event(a, d->app_id, d->app_name, d->name, "No session attached within %d seconds", DYNO_ATTACH_TIMEOUT_S);
 		dyno_stop(a, d, true);
-		return !d->running;
+		return !d->proc.running;
 	}
-	if (d->running && now >= d->end_at) {
+	if (d->proc.running && now >= d->end_at) {
 		agent_event(a, d->app_id, d->app_name, d->name, "Stopping one-off dyno: its time to live of %u seconds is up", d->ttl_s);
 		dyno_stop(a, d, true);
 	}
@@ -469,17 +447,15 @@ void agent_dynos_tick(struct agent *a, uint64_t now)
 			dyno_terminate(a, d);
 			continue;
 		}
-		if (d->stopping && now >= d->kill_at) {
+		if (agent_sandboxed_kill_due(&d->proc, now)) {
 			agent_event(a, d->app_id, d->app_name, d->name, "Error R12 (Exit timeout) -> At least one process failed to exit within %u seconds of SIGTERM",
 				    a->cfg->stop_timeout_s);
 			agent_event(a, d->app_id, d->app_name, d->name, "Stopping remaining processes with SIGKILL");
-			sandbox_kill(&d->sb, SIGKILL, NULL);
-			d->kill_at = now + 5 * USEC;
 			continue;
 		}
-		if (d->stopping)
+		if (d->proc.stopping)
 			continue;
-		if (d->state == DYNO_STARTING && d->running && d->port) {
+		if (d->state == DYNO_STARTING && d->proc.running && d->port) {
 			if (agent_port_bound(a, d->id, d->port)) {
 				dyno_set_state(a, d, DYNO_UP);
 			} else if (now - d->state_since >= (uint64_t)a->cfg->boot_timeout_s * USEC) {
@@ -487,17 +463,17 @@ void agent_dynos_tick(struct agent *a, uint64_t now)
 					    "Error R10 (Boot timeout) -> Web process failed to bind to $PORT within %u seconds of launch",
 					    a->cfg->boot_timeout_s);
 				agent_event(a, d->app_id, d->app_name, d->name, "Stopping process with SIGKILL");
-				sandbox_kill(&d->sb, SIGKILL, NULL);
+				sandbox_kill(&d->proc.sb, SIGKILL, NULL);
 				d->state_since = now; /* not again before it exits */
 				d->boot_failed = true;
 				agent_want_reconcile(a);
 			}
-		} else if (d->state == DYNO_STARTING && !d->running) {
+		} else if (d->state == DYNO_STARTING && !d->proc.running) {
 			dyno_start(a, d); /* its slug may have arrived */
-		} else if (d->state == DYNO_CRASHED && !d->running && now >= d->restart_at) {
+		} else if (d->state == DYNO_CRASHED && !d->proc.running && now >= d->proc.restart_at) {
 			dyno_set_state(a, d, DYNO_STARTING);
 			dyno_start(a, d);
-		} else if (d->state == DYNO_UP && d->running && now - d->mem_checked_at >= DYNO_MEM_CHECK_USEC) {
+		} else if (d->state == DYNO_UP && d->proc.running && now - d->mem_checked_at >= DYNO_MEM_CHECK_USEC) {
 			d->mem_checked_at = now;
 			uint64_t usage, limit, kills;
 			if (sandbox_memory(d->id, &usage, &limit, &kills, NULL) >= 0 && limit && usage >= limit / 100 * 95)
@@ -662,10 +638,10 @@ void agent_dyno_attach(struct agent *a, struct agent_dyno *d, struct rendezvous_
 void agent_dyno_detach(struct agent *a, struct agent_dyno *d)
 {
 	d->session = NULL;
-	if (d->running && !d->stopping) {
+	if (d->proc.running && !d->proc.stopping) {
 		agent_event(a, d->app_id, d->app_name, d->name, "Session ended: stopping the one-off dyno");
 		/* A shell on a terminal ignores SIGTERM, not a hang-up. */
-		sandbox_kill(&d->sb, SIGHUP, NULL);
+		sandbox_kill(&d->proc.sb, SIGHUP, NULL);
 	}
 	dyno_stop(a, d, true);
 }
@@ -685,8 +661,8 @@ static void dyno_apply_restarts(struct agent *a, struct agent_dyno *d, json_t *r
 	struct error err = { 0 };
 	dyno_save(a, d, &err);
 	agent_event(a, d->app_id, d->app_name, d->name, "Restarting");
-	d->crashes = 0;
-	if (d->running) {
+	d->proc.crashes = 0;
+	if (d->proc.running) {
 		dyno_stop(a, d, false);
 	} else {
 		dyno_set_state(a, d, DYNO_STARTING);
@@ -802,8 +778,8 @@ static void reconcile_runs(struct agent *a, struct agent_space *s, json_t *app, 
 		bool stop = json_is_true(json_object_get(run, "stop"));
 		if (d && stop && !d->remove) {
 			agent_event(a, d->app_id, d->app_name, d->name, "Stopping one-off dyno at the user's request");
-			if (d->running)
-				sandbox_kill(&d->sb, SIGHUP, NULL);
+			if (d->proc.running)
+				sandbox_kill(&d->proc.sb, SIGHUP, NULL);
 			dyno_stop(a, d, true);
 		} else if (!d && stop) {
 			/* Stopped before it ran. */
@@ -913,7 +889,7 @@ void agent_dynos_stop_space(struct agent *a, const char *space_id)
 {
 	for (size_t k = 0; k < a->n_dynos; k++) {
 		struct agent_dyno *d = a->dynos[k];
-		if (!streq(d->space_id, space_id) || (d->remove && d->stopping))
+		if (!streq(d->space_id, space_id) || (d->remove && d->proc.stopping))
 			continue;
 		dyno_stop(a, d, true);
 		if (k < a->n_dynos && a->dynos[k] != d)
@@ -986,54 +962,42 @@ static struct agent_dyno *dyno_load(struct agent *a, const char *dir, struct err
 	return d;
 }
 
+/* A dyno of the last agent: adopted if it runs, otherwise crashed (or, one-off, ended). */
+static void dyno_adopt(struct agent *a, const char *path, const char *name, void *userdata)
+{
+	struct error e = { 0 };
+	struct agent_dyno *d = dyno_load(a, path, &e);
+	if (!d) {
+		log_warning("agent: ignoring dyno state: %s", e.message);
+		return;
+	}
+	dyno_add(a, d);
+	agent_logs_load_cursor(a, d);
+	_cleanup_free_ char *sdir = sandbox_dir(a, d->id), *what = dyno_what(d);
+	if (agent_sandboxed_adopt(a, &d->proc, &d->watch, sdir, what)) {
+		/* Adopted as it was; a web dyno shows `up` again once its port is seen. */
+		d->state = d->port ? DYNO_STARTING : DYNO_UP;
+		log_info("agent: adopted dyno '%s' of '%s'", d->name, d->app_name);
+		d->attached = d->one_off; /* its session, if it had one, is gone with the agent */
+	} else if (d->one_off) {
+		/* A one-off dyno that ended while nobody watched is over. */
+		d->remove = true;
+		int status;
+		bool oom;
+		if (sandbox_exit_status(sdir, &status, &oom, NULL) >= 0)
+			d->exit_code = agent_exit_code(status);
+		log_info("agent: one-off dyno '%s' of '%s' ended while the agent was away", d->name, d->app_name);
+	} else {
+		/* It ended while nobody watched: that is a crash, restarted by the tick. */
+		d->state = DYNO_CRASHED;
+		d->proc.restart_at = 0;
+		log_info("agent: dyno '%s' of '%s' ended while the agent was away", d->name, d->app_name);
+	}
+}
+
 int agent_dynos_load(struct agent *a, struct error *err)
 {
-	_cleanup_free_ char *root = xasprintf("%s/dynos", a->state_dir);
-	int r = mkdir_p(root, 0700, err);
-	if (r < 0)
-		return r;
-	DIR *dir = opendir(root);
-	if (!dir)
-		return error_set(err, -errno, "open '%s': %m", root);
-	struct dirent *de;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue;
-		_cleanup_free_ char *path = xasprintf("%s/%s", root, de->d_name);
-		struct error e = { 0 };
-		struct agent_dyno *d = dyno_load(a, path, &e);
-		if (!d) {
-			log_warning("agent: ignoring dyno state: %s", e.message);
-			continue;
-		}
-		dyno_add(a, d);
-		agent_logs_load_cursor(a, d);
-		_cleanup_free_ char *sdir = sandbox_dir(a, d->id);
-		if (sandbox_adopt(sdir, &d->sb, &e) >= 0) {
-			d->running = true;
-			d->pidfd = sandbox_pidfd(&d->sb);
-			if (d->pidfd < 0 || agent_watch_add(a, d->pidfd, &d->watch, &e) < 0)
-				log_error("agent: watch dyno '%s' of '%s': %s", d->name, d->app_name, e.message);
-			/* Adopted as it was; a web dyno shows `up` again once its port is seen. */
-			d->state = d->port ? DYNO_STARTING : DYNO_UP;
-			log_info("agent: adopted dyno '%s' of '%s'", d->name, d->app_name);
-			d->attached = d->one_off; /* its session, if it had one, is gone with the agent */
-		} else if (d->one_off) {
-			/* A one-off dyno that ended while nobody watched is over. */
-			d->remove = true;
-			int status;
-			bool oom;
-			if (sandbox_exit_status(sdir, &status, &oom, NULL) >= 0)
-				d->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-			log_info("agent: one-off dyno '%s' of '%s' ended while the agent was away", d->name, d->app_name);
-		} else {
-			/* It ended while nobody watched: that is a crash, restarted by the tick. */
-			d->state = DYNO_CRASHED;
-			d->restart_at = 0;
-			log_info("agent: dyno '%s' of '%s' ended while the agent was away", d->name, d->app_name);
-		}
-	}
-	closedir(dir);
+	int r = agent_state_foreach(a, "dynos", dyno_adopt, NULL, err);
 	agent_want_report(a);
-	return 0;
+	return r;
 }

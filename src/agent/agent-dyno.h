@@ -5,7 +5,7 @@
  * Dynos on this host, following Heroku's dyno manager: each runs in a sandbox
  * (src/sandbox) in its own network namespace on its space's bridge (src/net), and goes
  * starting -> up (a web dyno once it listens on $PORT) -> crashed or down. A crashed dyno is
- * started again at once, then with an exponential backoff capped at DYNO_BACKOFF_MAX_S,
+ * started again at once, then with an exponential backoff (agent-sandboxed.h: 320 s at most),
  * reset once it stays up for a minute. A web dyno that does not bind $PORT within the boot
  * timeout is killed (R10); a dyno that does not stop within the stop timeout of its SIGTERM
  * is killed (R12); the cgroup's OOM kill is R15, and running close to the quota R14.
@@ -16,7 +16,6 @@
 
 #include "agent/agent-state.h"
 
-#define DYNO_BACKOFF_MAX_S 320
 #define DYNO_PORT 5000
 
 /* Adopts the dynos that ran before the agent restarted. */

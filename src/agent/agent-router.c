@@ -75,7 +75,7 @@ static json_t *router_table(struct agent *a, const struct agent_space *s, const 
 		json_t *dynos = json_array();
 		for (size_t n = 0; n < a->n_dynos; n++) {
 			const struct agent_dyno *d = a->dynos[n];
-			if (!streq(d->app_id, app_id) || !d->port || !d->running || d->stopping || d->remove)
+			if (!streq(d->app_id, app_id) || !d->port || !d->proc.running || d->proc.stopping || d->remove)
 				continue;
 			if (d->state != DYNO_UP && !(d->state == DYNO_STARTING && was_routed(r, d->id)))
 				continue;

@@ -2,7 +2,6 @@
 #include "agent/agent-space.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,42 +70,34 @@ static void space_add(struct agent *a, struct agent_space *s)
 	a->spaces[a->n_spaces++] = s;
 }
 
+static void space_load(struct agent *a, const char *path, const char *file, void *userdata)
+{
+	if (!strstr(file, ".json") || strstr(file, ".tmp."))
+		return;
+	json_t *j = json_load_file(path, 0, NULL);
+	const char *id, *name, *cidr, *ip;
+	int index;
+	struct agent_space *s = xcalloc(1, sizeof(*s));
+	if (!j || json_unpack(j, "{s:s, s:s, s:s, s:i, s:s}", "id", &id, "name", &name, "cidr", &cidr, "uplink_index",
+			      &index, "outbound_ip", &ip) < 0 ||
+	    cidr4_parse(cidr, 8, 30, &s->net, NULL) < 0) {
+		log_warning("agent: ignoring damaged space state '%s'", path);
+		free(s);
+		json_decref(j);
+		return;
+	}
+	snprintf(s->id, sizeof(s->id), "%s", id);
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	snprintf(s->cidr, sizeof(s->cidr), "%s", cidr);
+	snprintf(s->outbound_ip, sizeof(s->outbound_ip), "%s", ip);
+	s->uplink_index = (unsigned)index;
+	json_decref(j);
+	space_add(a, s);
+}
+
 int agent_spaces_load(struct agent *a, struct error *err)
 {
-	_cleanup_free_ char *dir = xasprintf("%s/spaces", a->state_dir);
-	int r = mkdir_p(dir, 0700, err);
-	if (r < 0)
-		return r;
-	DIR *d = opendir(dir);
-	if (!d)
-		return error_set(err, -errno, "open '%s': %m", dir);
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!strstr(de->d_name, ".json") || strstr(de->d_name, ".tmp."))
-			continue;
-		_cleanup_free_ char *path = xasprintf("%s/%s", dir, de->d_name);
-		json_t *j = json_load_file(path, 0, NULL);
-		const char *id, *name, *cidr, *ip;
-		int index;
-		struct agent_space *s = xcalloc(1, sizeof(*s));
-		if (!j || json_unpack(j, "{s:s, s:s, s:s, s:i, s:s}", "id", &id, "name", &name, "cidr", &cidr, "uplink_index",
-				      &index, "outbound_ip", &ip) < 0 ||
-		    cidr4_parse(cidr, 8, 30, &s->net, NULL) < 0) {
-			log_warning("agent: ignoring damaged space state '%s'", path);
-			free(s);
-			json_decref(j);
-			continue;
-		}
-		snprintf(s->id, sizeof(s->id), "%s", id);
-		snprintf(s->name, sizeof(s->name), "%s", name);
-		snprintf(s->cidr, sizeof(s->cidr), "%s", cidr);
-		snprintf(s->outbound_ip, sizeof(s->outbound_ip), "%s", ip);
-		s->uplink_index = (unsigned)index;
-		json_decref(j);
-		space_add(a, s);
-	}
-	closedir(d);
-	return 0;
+	return agent_state_foreach(a, "spaces", space_load, NULL, err);
 }
 
 /*

@@ -6,7 +6,6 @@
  */
 #include "agent/agent-spaceproc.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,39 +88,34 @@ static char *pid_file_settings(const char *text)
 	return xstrdup(s);
 }
 
+/* A pid file: the process it names is adopted, if it still runs. */
+static void spaceproc_adopt(struct agent *a, const char *path, const char *file, void *userdata)
+{
+	struct agent_spaceprocs *l = userdata;
+	size_t len = strlen(file);
+	if (len < 5 || !streq(file + len - 4, ".pid"))
+		return;
+	char space_id[ID_STRING_MAX];
+	snprintf(space_id, sizeof(space_id), "%.*s", (int)(len - 4), file);
+	_cleanup_free_ char *text = NULL;
+	struct agent_spaceproc *p = spaceproc_add(l, space_id);
+	if (!agent_detached_adopt(&p->proc, path, &text)) {
+		log_info("agent: the %s of space %s ended while the agent was away", l->kind->name, space_id);
+		return;
+	}
+	p->settings = pid_file_settings(text);
+	_cleanup_free_ char *table = agent_spaceproc_path(a, p, "json");
+	p->table = json_load_file(table, 0, NULL);
+	p->table_text = p->table ? json_dumps(p->table, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	log_info("agent: adopted the %s of space %s (pid %d)", l->kind->name, space_id, (int)p->proc.pid);
+}
+
 int agent_spaceprocs_load(struct agent *a, const struct agent_spaceproc_kind *kind, struct agent_spaceprocs **ret,
 			  struct error *err)
 {
 	struct agent_spaceprocs *l = *ret = xcalloc(1, sizeof(*l));
 	l->kind = kind;
-	_cleanup_free_ char *dir = xasprintf("%s/%s", a->state_dir, l->kind->dir);
-	int r = mkdir_p(dir, 0700, err);
-	if (r < 0)
-		return r;
-	DIR *d = opendir(dir);
-	if (!d)
-		return error_set(err, -errno, "open '%s': %m", dir);
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-		if (len < 5 || !streq(de->d_name + len - 4, ".pid"))
-			continue;
-		char space_id[ID_STRING_MAX];
-		snprintf(space_id, sizeof(space_id), "%.*s", (int)(len - 4), de->d_name);
-		_cleanup_free_ char *path = xasprintf("%s/%s", dir, de->d_name), *text = NULL;
-		struct agent_spaceproc *p = spaceproc_add(l, space_id);
-		if (!agent_detached_adopt(&p->proc, path, &text)) {
-			log_info("agent: the %s of space %s ended while the agent was away", l->kind->name, space_id);
-			continue;
-		}
-		p->settings = pid_file_settings(text);
-		_cleanup_free_ char *table = agent_spaceproc_path(a, p, "json");
-		p->table = json_load_file(table, 0, NULL);
-		p->table_text = p->table ? json_dumps(p->table, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-		log_info("agent: adopted the %s of space %s (pid %d)", l->kind->name, space_id, (int)p->proc.pid);
-	}
-	closedir(d);
-	return 0;
+	return agent_state_foreach(a, kind->dir, spaceproc_adopt, l, err);
 }
 
 static void table_write(struct agent *a, const struct agent_space *s, struct agent_spaceproc *p)

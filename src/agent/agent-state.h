@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "agent/agent-http.h"
+#include "agent/agent-sandboxed.h"
 #include "agent/agent.h"
 #include "base/id.h"
 #include "base/strbuf.h"
@@ -69,15 +70,9 @@ struct agent_dyno {
 
 	enum dyno_state state;
 	uint64_t state_since;   /* monotonic usec */
-	bool running;           /* a sandbox exists for it */
-	struct sandbox sb;
-	int pidfd;
-	unsigned crashes;
-	uint64_t restart_at;    /* when crashed: start again then */
-	bool stopping;          /* SIGTERM sent */
+	struct agent_sandboxed proc; /* its process: running, stopping (SIGTERM sent), crashes */
 	bool draining;          /* out of the router's table, SIGTERM at drain_at */
 	uint64_t drain_at;
-	uint64_t kill_at;       /* SIGKILL then */
 	bool remove;            /* when stopped, remove it (otherwise start it again) */
 	uint64_t mem_checked_at;
 	uint64_t oom_kills;
@@ -164,6 +159,15 @@ struct agent {
 /* Adds fd to the loop's epoll with events pointing at w. */
 int agent_watch_add(struct agent *a, int fd, struct watch *w, struct error *err);
 void agent_watch_del(struct agent *a, int fd);
+
+/*
+ * Calls fn for each entry of DATA_DIR/agent/<sub> (made when missing) but those whose name
+ * starts with a dot, with the entry's path and name, in no particular order. Fails only when
+ * the folder cannot be made or read (a load at the agent's start).
+ */
+int agent_state_foreach(struct agent *a, const char *sub,
+			void (*fn)(struct agent *a, const char *path, const char *name, void *userdata), void *userdata,
+			struct error *err);
 
 /* Asks the loop to send a report soon / to reconcile again soon. */
 void agent_want_report(struct agent *a);

@@ -9,6 +9,7 @@
  */
 #include "agent/agent.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -60,6 +61,28 @@ void agent_watch_del(struct agent *a, int fd)
 {
 	if (fd >= 0)
 		epoll_ctl(a->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+int agent_state_foreach(struct agent *a, const char *sub,
+			void (*fn)(struct agent *a, const char *path, const char *name, void *userdata), void *userdata,
+			struct error *err)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/%s", a->state_dir, sub);
+	int r = mkdir_p(dir, 0700, err);
+	if (r < 0)
+		return r;
+	DIR *d = opendir(dir);
+	if (!d)
+		return error_set(err, -errno, "open '%s': %m", dir);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		_cleanup_free_ char *path = xasprintf("%s/%s", dir, de->d_name);
+		fn(a, path, de->d_name, userdata);
+	}
+	closedir(d);
+	return 0;
 }
 
 void agent_want_report(struct agent *a)
@@ -344,8 +367,7 @@ out:
 	json_decref(a->runs_ended);
 	json_decref(a->runs_ended_sent);
 	for (size_t i = 0; i < a->n_dynos; i++) {
-		if (a->dynos[i]->pidfd >= 0)
-			close(a->dynos[i]->pidfd);
+		agent_sandboxed_release(&a->dynos[i]->proc);
 		json_decref(a->dynos[i]->env);
 		strbuf_release(&a->dynos[i]->log_partial);
 		free(a->dynos[i]->command);
