@@ -378,22 +378,17 @@ out:
 		free(a->spaces[i]);
 	free(a->spaces);
 	for (size_t i = 0; i < a->n_slugs; i++) {
-		if (a->slugs[i]->pidfd >= 0)
-			close(a->slugs[i]->pidfd);
+		safe_close(a->slugs[i]->pidfd);
 		free(a->slugs[i]);
 	}
 	free(a->slugs);
 	agent_spaceprocs_free(a->routers);
 	agent_spaceprocs_free(a->resolvers);
 	agent_addons_free(a);
-	if (a->signal_fd >= 0)
-		close(a->signal_fd);
-	if (a->timer_fd >= 0)
-		close(a->timer_fd);
-	if (a->epoll_fd >= 0)
-		close(a->epoll_fd);
-	if (a->host_netns_fd >= 0)
-		close(a->host_netns_fd);
+	safe_close(a->signal_fd);
+	safe_close(a->timer_fd);
+	safe_close(a->epoll_fd);
+	safe_close(a->host_netns_fd);
 	free(a->state_dir);
 	return r;
 }

@@ -42,13 +42,20 @@ static inline void freep(void *p)
 	free(*(void **)p);
 }
 
-static inline void closep(int *fd)
+/* Closes fd when it is one (>= 0), errno kept; returns -1, for `x->fd = safe_close(x->fd)`. */
+static inline int safe_close(int fd)
 {
-	if (*fd >= 0) {
+	if (fd >= 0) {
 		int saved = errno;
-		close(*fd);
+		close(fd);
 		errno = saved;
 	}
+	return -1;
+}
+
+static inline void closep(int *fd)
+{
+	safe_close(*fd);
 }
 
 static inline void fclosep(FILE **f)

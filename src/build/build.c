@@ -965,14 +965,10 @@ static void builder_release(struct builder *b)
 		run((const char *const[]){ "rm", "-rf", "--one-file-system", b->work, NULL }, clean_git_env, NULL);
 		free(b->work);
 	}
-	if (b->out_r >= 0)
-		close(b->out_r);
-	if (b->out_w >= 0)
-		close(b->out_w);
-	if (b->log_fd >= 0)
-		close(b->log_fd);
-	if (b->signal_fd >= 0)
-		close(b->signal_fd);
+	safe_close(b->out_r);
+	safe_close(b->out_w);
+	safe_close(b->log_fd);
+	safe_close(b->signal_fd);
 	build_client_free(b->api);
 	app_manifest_release(&b->manifest);
 	json_decref(b->config);
