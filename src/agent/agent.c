@@ -33,6 +33,7 @@
 #include "base/alloc.h"
 #include "base/fileio.h"
 #include "base/log.h"
+#include "base/signals.h"
 #include "base/timeutil.h"
 
 #define POLL_WAIT_S 25
@@ -224,13 +225,7 @@ static int loop_init(struct agent *a, struct error *err)
 	a->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (a->epoll_fd < 0)
 		return error_set(err, -errno, "epoll: %m");
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	a->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	a->signal_fd = signals_stop_fd(0);
 	a->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (a->signal_fd < 0 || a->timer_fd < 0)
 		return error_set(err, -errno, "signalfd/timerfd: %m");

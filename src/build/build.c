@@ -34,6 +34,7 @@
 #include "base/alloc.h"
 #include "base/dyno-size.h"
 #include "base/fileio.h"
+#include "base/signals.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "build/build-buildpack.h"
@@ -993,13 +994,7 @@ int build_receive_hook_main(void)
 		return 1;
 
 	/* The push is abandoned with SIGTERM (api-git.c); the build must not outlive it. */
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	b.signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	b.signal_fd = signals_stop_fd(0);
 
 	int rc = 1;
 	struct error err = { 0 };

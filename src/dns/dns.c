@@ -35,6 +35,7 @@
 #include "base/alloc.h"
 #include "base/fileio.h"
 #include "base/log.h"
+#include "base/signals.h"
 #include "base/timeutil.h"
 #include "base/validate.h"
 #include "dns/dns-table.h"
@@ -572,15 +573,9 @@ int dns_run(const struct dns_config *cfg, struct error *err)
 		rs->n_upstreams++;
 	}
 
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
+	rs->signal_fd = signals_stop_fd(0);
 	rs->table_base = basename(base_copy);
 	rs->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	rs->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	rs->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	/* In the caller's namespace (the host's): the socket that reaches the upstreams. */
 	rs->upstream_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
