@@ -51,8 +51,9 @@ space_id() {
 	api GET "/spaces/$1" | jq -r .id
 }
 
+# Empty, not a failure, while there is no pid file: between a resolver's death and its restart.
 resolver_pid() {
-	sed -n 's/^pid=//p' "$COVED_DATA/agent/dns/$(space_id "$1").pid" 2>/dev/null
+	sed -n 's/^pid=//p' "$COVED_DATA/agent/dns/$(space_id "$1").pid" 2>/dev/null || true
 }
 
 # qdig APP DYNO ARGS...: dig at the space's resolver from the dyno's network namespace.

@@ -27,7 +27,8 @@ space_ingress() {
 
 # router_pid SPACE
 router_pid() {
-	sed -n 's/^pid=//p' "$COVED_DATA/agent/routers/$(space_id "$1").pid" 2>/dev/null
+	# Empty, not a failure, while there is no pid file: between a router's death and its restart.
+	sed -n 's/^pid=//p' "$COVED_DATA/agent/routers/$(space_id "$1").pid" 2>/dev/null || true
 }
 
 # rcurl SPACE HOST PATH [curl args...]: a request to the space's router, for HOST.
