@@ -172,17 +172,51 @@ static const char *app_id_of(struct agent *a, const char *name, size_t len)
 	return NULL;
 }
 
-/* "2026-01-02T03:04:05.678901+00:00" -> microseconds since the epoch; 0 when it is not one. */
+/* n decimal digits at s, or -1. */
+static int digits(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+static int64_t leap_years_through(int64_t y)
+{
+	return y / 4 - y / 100 + y / 400;
+}
+
+/* Days from 1970-01-01 to the date, for years from 1970. */
+static int64_t days_since_epoch(int y, int m, int d)
+{
+	static const int before_month[12] = { 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334 };
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return 365 * (int64_t)(y - 1970) + leap_years_through(y - 1) - leap_years_through(1969) + before_month[m - 1] +
+	       (leap && m > 2) + d - 1;
+}
+
+/* "2026-01-02T03:04:05.678901+00:00" (UTC, as routers write it) -> microseconds since the
+ * epoch; 0 when it is not one. A line per request: no strptime(), no timegm(). */
 static uint64_t parse_stamp(const char *s)
 {
-	struct tm tm = { 0 };
-	unsigned usec = 0;
-	const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!rest)
+	int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
+	int h = digits(s + 11, 2), mi = digits(s + 14, 2), sec = digits(s + 17, 2);
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 ||
+	    sec > 60 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
 		return 0;
-	if (*rest == '.')
-		usec = (unsigned)strtoul(rest + 1, NULL, 10);
-	return (uint64_t)timegm(&tm) * 1000000u + usec;
+	uint64_t usec = 0;
+	if (s[19] == '.') {
+		const char *p = s + 20;
+		unsigned scale = 100000;
+		for (; *p >= '0' && *p <= '9'; p++, scale /= 10)
+			usec += scale ? (uint64_t)(*p - '0') * scale : 0;
+	}
+	return ((uint64_t)days_since_epoch(y, mo, d) * 86400u + (uint64_t)h * 3600u + (uint64_t)mi * 60u + (uint64_t)sec) *
+		       1000000u +
+	       usec;
 }
 
 static void router_line(struct agent *a, char *line)
@@ -197,14 +231,24 @@ static void router_line(struct agent *a, char *line)
 		return; /* "-": a host no app answers to */
 	*sp1 = '\0';
 	const char *msg = sp2 + 17;
-	json_t *entry = json_pack("{s:s, s:s, s:s, s:s, s:I}", "app_id", app_id, "source", "heroku", "dyno", "router",
-				  "msg", msg, "usec", (json_int_t)(parse_stamp(line) ? parse_stamp(line) : now_usec()));
-	if (entry && json_array_size(a->log_queue) < LOG_QUEUE_MAX)
-		json_array_append_new(a->log_queue, entry);
-	else {
-		json_decref(entry);
+	if (a->router_queue.len >= LOG_ROUTER_QUEUE_BYTES) {
 		a->log_dropped++;
+		return;
 	}
+	/* A batch is JSON: a line that is not UTF-8 would spoil it (the router escapes such bytes). */
+	for (const char *p = msg; *p; p++)
+		if ((unsigned char)*p >= 0x80) {
+			json_t *check = json_string(msg);
+			if (!check) {
+				a->log_dropped++;
+				return;
+			}
+			json_decref(check);
+			break;
+		}
+	uint64_t usec = parse_stamp(line);
+	strbuf_addf(&a->router_queue, "%s %llu %s\n", app_id, (unsigned long long)(usec ? usec : now_usec()), msg);
+	a->router_queued++;
 }
 
 void agent_logs_collect_routers(struct agent *a)
@@ -223,7 +267,7 @@ void agent_logs_collect_routers(struct agent *a)
 		}
 		if (size < s->router_log_read)
 			s->router_log_read = 0;
-		while (s->router_log_read < size && json_array_size(a->log_queue) < LOG_QUEUE_MAX) {
+		while (s->router_log_read < size && a->router_queue.len < LOG_ROUTER_QUEUE_BYTES) {
 			char buf[65536];
 			size_t want = size - s->router_log_read < sizeof(buf) - 1 ? (size_t)(size - s->router_log_read)
 										     : sizeof(buf) - 1;
@@ -250,7 +294,16 @@ void agent_logs_collect_routers(struct agent *a)
 struct shipment {
 	struct agent *agent;
 	json_t *lines;
+	char *router;        /* the routers' lines it carries, text */
+	size_t router_lines;
 };
+
+static void shipment_free(struct shipment *s)
+{
+	json_decref(s->lines);
+	free(s->router);
+	free(s);
+}
 
 static void on_shipped(void *userdata, long status, const struct strbuf *body, const char *error)
 {
@@ -263,12 +316,20 @@ static void on_shipped(void *userdata, long status, const struct strbuf *body, c
 		if (status != last)
 			log_warning("agent: ship logs: %s", error ? error : body->buf);
 		last = status;
-		/* Back to the front of the queue, in order. */
+		/* Back to the front of the queues, in order. */
 		json_t *q = s->lines;
 		json_array_extend(q, a->log_queue);
 		json_decref(a->log_queue);
-		a->log_queue = q;
-		free(s);
+		a->log_queue = json_incref(q);
+		if (s->router) {
+			struct strbuf back = STRBUF_INIT;
+			strbuf_addstr(&back, s->router);
+			strbuf_add(&back, a->router_queue.buf, a->router_queue.len);
+			strbuf_release(&a->router_queue);
+			a->router_queue = back;
+			a->router_queued += s->router_lines;
+		}
+		shipment_free(s);
 		return;
 	}
 	/* Acknowledged: move the cursors of the dynos these lines came from. */
@@ -291,24 +352,51 @@ static void on_shipped(void *userdata, long status, const struct strbuf *body, c
 			}
 		}
 	}
-	json_decref(s->lines);
-	free(s);
+	shipment_free(s);
 	/* Keep up with a busy dyno: the next batch goes now, not at the next tick. */
 	for (size_t k = 0; k < a->n_dynos; k++)
 		agent_logs_collect(a, a->dynos[k]);
+	agent_logs_collect_routers(a);
 	agent_logs_ship(a);
+}
+
+/* Takes the routers' lines for a shipment: whole lines, at most max of them and about `bytes`. */
+static void router_take(struct agent *a, struct shipment *s, size_t max, size_t bytes)
+{
+	size_t len = 0, n = 0;
+	while (n < max && len < a->router_queue.len && len < bytes) {
+		const char *nl = memchr(a->router_queue.buf + len, '\n', a->router_queue.len - len);
+		if (!nl)
+			break;
+		len = (size_t)(nl - a->router_queue.buf) + 1;
+		n++;
+	}
+	if (!n)
+		return;
+	s->router = xstrndup(a->router_queue.buf, len);
+	s->router_lines = n;
+	struct strbuf rest = STRBUF_INIT;
+	strbuf_add(&rest, a->router_queue.buf + len, a->router_queue.len - len);
+	strbuf_release(&a->router_queue);
+	a->router_queue = rest;
+	a->router_queued -= n;
 }
 
 void agent_logs_ship(struct agent *a)
 {
-	if (a->log_shipping || json_array_size(a->log_queue) == 0)
+	if (a->log_shipping || (json_array_size(a->log_queue) == 0 && a->router_queued == 0))
 		return;
 	struct shipment *s = xcalloc(1, sizeof(*s));
 	s->agent = a;
 	s->lines = json_array();
-	/* At most LOG_BATCH lines and about LOG_BATCH_BYTES of JSON: the API refuses bodies over 1 MiB. */
-	size_t n = 0, bytes = 0;
-	while (n < json_array_size(a->log_queue) && n < LOG_BATCH && bytes < LOG_BATCH_BYTES) {
+	/*
+	 * At most LOG_BATCH lines and about LOG_BATCH_BYTES of JSON: the API refuses bodies over
+	 * 1 MiB. When routers' lines wait too, they get half of the batch at least, so that a
+	 * flooding dyno does not hold up the routers' lines, nor the other way round.
+	 */
+	size_t n = 0, bytes = 0, max = a->router_queued ? LOG_BATCH / 2 : LOG_BATCH;
+	size_t max_bytes = a->router_queued ? LOG_BATCH_BYTES / 2 : LOG_BATCH_BYTES;
+	while (n < json_array_size(a->log_queue) && n < max && bytes < max_bytes) {
 		json_t *line = json_array_get(a->log_queue, n);
 		bytes += 256 + 2 * json_string_length(json_object_get(line, "msg"));
 		json_array_append(s->lines, line);
@@ -319,7 +407,12 @@ void agent_logs_ship(struct agent *a)
 		json_array_append(rest, json_array_get(a->log_queue, i));
 	json_decref(a->log_queue);
 	a->log_queue = rest;
+	/* Router lines are plain text: escaped, at worst, to twice their size. */
+	if (n < LOG_BATCH && bytes < LOG_BATCH_BYTES)
+		router_take(a, s, LOG_BATCH - n, (LOG_BATCH_BYTES - bytes) / 2);
 	json_t *body = json_pack("{s:O}", "lines", s->lines);
+	if (s->router)
+		json_object_set_new(body, "router", json_string(s->router));
 	_cleanup_free_ char *text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	struct error err = { 0 };

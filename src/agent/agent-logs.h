@@ -12,6 +12,11 @@
  * seen: no line is lost to a restart, and none is shown twice. An output file fully shipped
  * and larger than LOG_FILE_ROTATE is emptied and starts a new epoch.
  *
+ * The routers' request lines, a line per request, are many: they wait and travel as text, one
+ * line each ("app_id usec message"), in the batch's "router" member, not as a JSON object each
+ * (docs/api.md, POST /agent/logs); at most LOG_ROUTER_QUEUE_BYTES of them wait, the rest are
+ * dropped and counted in the L10 line.
+ *
  * Backpressure: at most LOG_QUEUE_MAX lines wait in memory. Beyond that the agent stops
  * reading output files (dynos keep writing); a file that gets LOG_FILE_BEHIND_MAX bytes ahead
  * of the agent is skipped to its end, with an `Error L10 (output buffer overflow)` line saying
@@ -21,6 +26,8 @@
 #include "agent/agent-state.h"
 
 #define LOG_QUEUE_MAX 10000
+/* The routers' lines waiting, at most: a router logs a line per request, tens of thousands a second. */
+#define LOG_ROUTER_QUEUE_BYTES (4 * 1024 * 1024)
 /* Below the service's 1500 lines per app, so that a tail sees every line of a batch. */
 #define LOG_BATCH 1000
 #define LOG_BATCH_BYTES (512 * 1024)

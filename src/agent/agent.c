@@ -272,6 +272,7 @@ int agent_run(const struct agent_config *cfg, struct error *err)
 	a->state_dir = xasprintf("%s/agent", cfg->data_dir);
 	a->failed_releases = json_array();
 	a->log_queue = json_array();
+	strbuf_init(&a->router_queue, 0);
 	a->failed_releases_sent = json_object();
 	a->runs_ended = json_array();
 	a->runs_ended_sent = json_object();
@@ -358,6 +359,7 @@ out:
 	json_decref(a->desired);
 	json_decref(a->failed_releases);
 	json_decref(a->log_queue);
+	strbuf_release(&a->router_queue);
 	json_decref(a->failed_releases_sent);
 	json_decref(a->runs_ended);
 	json_decref(a->runs_ended_sent);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "api/api-logs.h"
 
+#include <ctype.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -350,15 +351,42 @@ static int log_stream_open(struct api_request *req, struct error *err)
 /* ---- agents ---------------------------------------------------------------------------- */
 
 /*
+ * The routers' lines of a batch, "app_id usec message\n" each: checked whole before any is
+ * published, so that a bad batch changes nothing.
+ */
+static int router_lines(const char *text, size_t *count, struct error *err)
+{
+	size_t n = 0;
+	for (const char *p = text; *p; n++) {
+		const char *nl = strchr(p, '\n');
+		const char *sp = memchr(p, ' ', nl ? (size_t)(nl - p) : strlen(p));
+		char *end = NULL;
+		if (!nl || !sp || sp == p || !isdigit((unsigned char)sp[1]) || (strtoull(sp + 1, &end, 10), *end != ' '))
+			return error_set(err, -EINVAL, "router line %zu is invalid: 'app_id usec message' and a newline", n);
+		p = nl + 1;
+	}
+	*count = n;
+	return 0;
+}
+
+/*
  * POST /agent/logs {"lines": [{app_id, source, dyno, usec, msg, cursor: {dyno_id, epoch,
- * offset}}]}: a line with a cursor the service has passed is a repeat and is dropped.
+ * offset}}], "router": "app_id usec message\n..."}: a line with a cursor the service has
+ * passed is a repeat and is dropped. "router" (optional) carries the routers' request lines,
+ * `heroku[router]` lines, as text: a router makes a line per request.
  */
 static int agent_logs(struct api_request *req, struct error *err)
 {
 	json_t *lines = req->body ? json_object_get(req->body, "lines") : NULL;
+	json_t *router = req->body ? json_object_get(req->body, "router") : NULL;
 	if (!json_is_array(lines))
 		return error_set(err, -EINVAL, "'lines' must be a list");
-	if (json_array_size(lines) > LOG_BATCH_MAX)
+	if (router && !json_is_string(router))
+		return error_set(err, -EINVAL, "'router' must be a string");
+	size_t n_router = 0;
+	if (router && router_lines(json_string_value(router), &n_router, err) < 0)
+		return -EINVAL;
+	if (json_array_size(lines) + n_router > LOG_BATCH_MAX)
 		return error_set(err, -EINVAL, "a batch holds at most %d lines", LOG_BATCH_MAX);
 	struct logs *logs = api_logs(req->api);
 	size_t i, added = 0;
@@ -376,6 +404,18 @@ static int agent_logs(struct api_request *req, struct error *err)
 			continue;
 		publish(req, app_id, (uint64_t)usec, source, dyno, msg);
 		added++;
+	}
+	if (n_router) {
+		_cleanup_free_ char *text = xstrdup(json_string_value(router));
+		for (char *p = text; *p;) {
+			char *nl = strchr(p, '\n'), *sp = strchr(p, ' '), *msg;
+			*nl = '\0';
+			*sp = '\0';
+			uint64_t usec = strtoull(sp + 1, &msg, 10);
+			publish(req, p, usec, "heroku", "router", msg + 1);
+			added++;
+			p = nl + 1;
+		}
 	}
 	return api_reply(req, 200, json_pack("{s:I}", "accepted", (json_int_t)added));
 }

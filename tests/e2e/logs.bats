@@ -144,6 +144,48 @@ teardown_file() {
 	[[ "$output" =~ heroku\[router\]:\ at=info\ method=GET\ path=\"/index.html\?from=logs-test\".*status=200 ]]
 }
 
+@test "a burst of router lines reaches the stream whole, once each, with the router's own times" {
+	ingress=$(api GET /spaces/logs-space | jq -r .ingress)
+	# 300 requests on kept connections: the lines travel as text batches (POST /agent/logs "router").
+	urls=()
+	for i in $(seq 1 300); do urls+=("http://$ingress/index.html?burst=$i"); done
+	curl -fsS -m 30 -o /dev/null -H "Host: talker.logs-space.localhost" "${urls[@]}"
+	for i in $(seq 1 75); do
+		run cove logs -a talker -n 1000 -d router
+		[ "$(grep -o 'burst=[0-9]*' <<<"$output" | sort -u | wc -l)" -ge 300 ] && break
+		sleep 0.2
+	done
+	# Each loop of the router writes its lines a batch at a time: whole, not in request order.
+	got=$(grep -o 'burst=[0-9]*' <<<"$output" | cut -d= -f2 | sort -n | tr '\n' ' ')
+	echo "got: $got" >&2
+	[ "$got" = "$(seq 1 300 | tr '\n' ' ')" ]
+	# The time of a line is the router's, to the microsecond: as written in the router's log.
+	space_id=$(api GET /spaces/logs-space | jq -r .id)
+	logged=$(grep -m1 'burst=150"' "$COVED_DATA/agent/routers/$space_id.log" | cut -d' ' -f1)
+	[ -n "$logged" ]
+	streamed=$(grep -m1 'burst=150"' <<<"$output" | cut -d' ' -f1)
+	[ "$streamed" = "$logged" ]
+}
+
+@test "a batch with a malformed router line is refused whole" {
+	app_id=$(api GET /apps/talker | jq -r .id)
+	before=$(cove logs -a talker -n 1000 -d router | grep -c 'forged-' || true)
+	for text in "$app_id 1700000000000000 at=info path=/forged-1\nnot-a-line\n" \
+		"$app_id 1700000000000000 at=info path=/forged-2" "$app_id x at=info path=/forged-3\n"; do
+		API_TOKEN=$(cat "$COVED_DATA/run/host.token") api POST /agent/logs "{\"lines\":[],\"router\":\"$text\"}" >/dev/null
+		[ "$(api_status)" = 422 ]
+	done
+	API_TOKEN=$(cat "$COVED_DATA/run/host.token") api POST /agent/logs '{"lines":[],"router":7}' >/dev/null
+	[ "$(api_status)" = 422 ]
+	[ "$(cove logs -a talker -n 1000 -d router | grep -c 'forged-' || true)" = "$before" ]
+	# A good one is taken, at its own time.
+	API_TOKEN=$(cat "$COVED_DATA/run/host.token") api POST /agent/logs \
+		"{\"lines\":[],\"router\":\"$app_id 1700000000123456 at=info path=/forged-ok\n\"}" >/dev/null
+	[ "$(api_status)" = 200 ]
+	run cove logs -a talker -n 1000 -d router
+	[[ "$output" == *'2023-11-14T22:13:20.123456+00:00 heroku[router]: at=info path=/forged-ok'* ]]
+}
+
 # A free TCP port on loopback.
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
