@@ -200,8 +200,9 @@ void http_client_free(struct http_client *c)
 	free(c);
 }
 
-int http_request(struct http_client *c, const char *method, const char *path, const char *body, const char *out_path,
-		 long timeout_s, http_done_fn done, void *userdata, struct error *err)
+int http_request_as(struct http_client *c, const char *method, const char *path, const char *body,
+		    const char *content_type, const char *out_path, long timeout_s, http_done_fn done, void *userdata,
+		    struct error *err)
 {
 	struct http_transfer *t = xcalloc(1, sizeof(*t));
 	t->client = c;
@@ -221,7 +222,8 @@ int http_request(struct http_client *c, const char *method, const char *path, co
 	t->easy = curl_easy_init();
 	t->headers = curl_slist_append(t->headers, c->auth_header);
 	t->headers = curl_slist_append(t->headers, "Accept: application/vnd.heroku+json; version=3");
-	t->headers = curl_slist_append(t->headers, "Content-Type: application/json");
+	_cleanup_free_ char *type = xasprintf("Content-Type: %s", content_type);
+	t->headers = curl_slist_append(t->headers, type);
 	t->headers = curl_slist_append(t->headers, "User-Agent: coved-agent/" COVE_VERSION);
 	curl_easy_setopt(t->easy, CURLOPT_URL, url);
 	curl_easy_setopt(t->easy, CURLOPT_CUSTOMREQUEST, method);
@@ -251,4 +253,10 @@ int http_request(struct http_client *c, const char *method, const char *path, co
 		c->transfers->prev = t;
 	c->transfers = t;
 	return 0;
+}
+
+int http_request(struct http_client *c, const char *method, const char *path, const char *body, const char *out_path,
+		 long timeout_s, http_done_fn done, void *userdata, struct error *err)
+{
+	return http_request_as(c, method, path, body, "application/json", out_path, timeout_s, done, userdata, err);
 }

@@ -39,6 +39,10 @@ void http_client_free(struct http_client *c);
  */
 int http_request(struct http_client *c, const char *method, const char *path, const char *body, const char *out_path,
 		 long timeout_s, http_done_fn done, void *userdata, struct error *err);
+/* The same with a body of another type than JSON ("text/plain; charset=utf-8"). */
+int http_request_as(struct http_client *c, const char *method, const char *path, const char *body,
+		    const char *content_type, const char *out_path, long timeout_s, http_done_fn done, void *userdata,
+		    struct error *err);
 
 void http_client_on_socket(struct http_client *c, uint64_t epoll_data, uint32_t events);
 void http_client_on_timeout(struct http_client *c);

@@ -235,7 +235,7 @@ static void router_line(struct agent *a, char *line)
 		a->log_dropped++;
 		return;
 	}
-	/* A batch is JSON: a line that is not UTF-8 would spoil it (the router escapes such bytes). */
+	/* The service takes UTF-8 only (its streams end up in JSON): a line that is not is dropped. */
 	for (const char *p = msg; *p; p++)
 		if ((unsigned char)*p >= 0x80) {
 			json_t *check = json_string(msg);
@@ -360,19 +360,17 @@ static void on_shipped(void *userdata, long status, const struct strbuf *body, c
 	agent_logs_ship(a);
 }
 
-/* Takes the routers' lines for a shipment: whole lines, at most max of them and about `bytes`. */
-static void router_take(struct agent *a, struct shipment *s, size_t max, size_t bytes)
+/* The routers' lines for a shipment: whole lines, at most LOG_BATCH of them and about LOG_BATCH_BYTES. */
+static void router_take(struct agent *a, struct shipment *s)
 {
 	size_t len = 0, n = 0;
-	while (n < max && len < a->router_queue.len && len < bytes) {
+	while (n < LOG_BATCH && len < a->router_queue.len && len < LOG_BATCH_BYTES) {
 		const char *nl = memchr(a->router_queue.buf + len, '\n', a->router_queue.len - len);
 		if (!nl)
 			break;
 		len = (size_t)(nl - a->router_queue.buf) + 1;
 		n++;
 	}
-	if (!n)
-		return;
 	s->router = xstrndup(a->router_queue.buf, len);
 	s->router_lines = n;
 	struct strbuf rest = STRBUF_INIT;
@@ -382,21 +380,12 @@ static void router_take(struct agent *a, struct shipment *s, size_t max, size_t 
 	a->router_queued -= n;
 }
 
-void agent_logs_ship(struct agent *a)
+/* The dynos' and the platform's lines for a shipment. */
+static void lines_take(struct agent *a, struct shipment *s)
 {
-	if (a->log_shipping || (json_array_size(a->log_queue) == 0 && a->router_queued == 0))
-		return;
-	struct shipment *s = xcalloc(1, sizeof(*s));
-	s->agent = a;
-	s->lines = json_array();
-	/*
-	 * At most LOG_BATCH lines and about LOG_BATCH_BYTES of JSON: the API refuses bodies over
-	 * 1 MiB. When routers' lines wait too, they get half of the batch at least, so that a
-	 * flooding dyno does not hold up the routers' lines, nor the other way round.
-	 */
-	size_t n = 0, bytes = 0, max = a->router_queued ? LOG_BATCH / 2 : LOG_BATCH;
-	size_t max_bytes = a->router_queued ? LOG_BATCH_BYTES / 2 : LOG_BATCH_BYTES;
-	while (n < json_array_size(a->log_queue) && n < max && bytes < max_bytes) {
+	/* At most LOG_BATCH lines and about LOG_BATCH_BYTES of JSON: the API refuses bodies over 1 MiB. */
+	size_t n = 0, bytes = 0;
+	while (n < json_array_size(a->log_queue) && n < LOG_BATCH && bytes < LOG_BATCH_BYTES) {
 		json_t *line = json_array_get(a->log_queue, n);
 		bytes += 256 + 2 * json_string_length(json_object_get(line, "msg"));
 		json_array_append(s->lines, line);
@@ -407,16 +396,35 @@ void agent_logs_ship(struct agent *a)
 		json_array_append(rest, json_array_get(a->log_queue, i));
 	json_decref(a->log_queue);
 	a->log_queue = rest;
-	/* Router lines are plain text: escaped, at worst, to twice their size. */
-	if (n < LOG_BATCH && bytes < LOG_BATCH_BYTES)
-		router_take(a, s, LOG_BATCH - n, (LOG_BATCH_BYTES - bytes) / 2);
-	json_t *body = json_pack("{s:O}", "lines", s->lines);
-	if (s->router)
-		json_object_set_new(body, "router", json_string(s->router));
-	_cleanup_free_ char *text = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
+}
+
+void agent_logs_ship(struct agent *a)
+{
+	bool lines = json_array_size(a->log_queue) > 0, router = a->router_queued > 0;
+	if (a->log_shipping || (!lines && !router))
+		return;
+	struct shipment *s = xcalloc(1, sizeof(*s));
+	s->agent = a;
+	s->lines = json_array();
+	/* One kind a shipment, taking turns when both wait: neither holds the other up. */
+	_cleanup_free_ char *text = NULL;
+	const char *path, *type;
+	if (router && (!lines || !a->log_router_turn)) {
+		router_take(a, s);
+		path = "/agent/router-logs";
+		type = "text/plain; charset=utf-8";
+		a->log_router_turn = true;
+	} else {
+		lines_take(a, s);
+		json_t *body = json_pack("{s:O}", "lines", s->lines);
+		text = json_dumps(body, JSON_COMPACT);
+		json_decref(body);
+		path = "/agent/logs";
+		type = "application/json";
+		a->log_router_turn = false;
+	}
 	struct error err = { 0 };
-	if (http_request(a->http, "POST", "/agent/logs", text, NULL, 30, on_shipped, s, &err) < 0) {
+	if (http_request_as(a->http, "POST", path, s->router ? s->router : text, type, NULL, 30, on_shipped, s, &err) < 0) {
 		log_warning("agent: ship logs: %s", err.message);
 		on_shipped(s, 0, &(struct strbuf)STRBUF_INIT, err.message);
 		return;

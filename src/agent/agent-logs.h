@@ -12,9 +12,9 @@
  * seen: no line is lost to a restart, and none is shown twice. An output file fully shipped
  * and larger than LOG_FILE_ROTATE is emptied and starts a new epoch.
  *
- * The routers' request lines, a line per request, are many: they wait and travel as text, one
- * line each ("app_id usec message"), in the batch's "router" member, not as a JSON object each
- * (docs/api.md, POST /agent/logs); at most LOG_ROUTER_QUEUE_BYTES of them wait, the rest are
+ * The routers' request lines, a line per request, are many: they wait and travel as text, a
+ * line each ("app_id usec message"), to POST /agent/router-logs, not as a JSON object each;
+ * shipments of both kinds take turns. At most LOG_ROUTER_QUEUE_BYTES of them wait, the rest are
  * dropped and counted in the L10 line.
  *
  * Backpressure: at most LOG_QUEUE_MAX lines wait in memory. Beyond that the agent stops

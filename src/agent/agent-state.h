@@ -138,6 +138,7 @@ struct agent {
 	json_t *log_queue;            /* lines waiting for shipment (agent-logs.c) */
 	struct strbuf router_queue;   /* routers' lines waiting, "app_id usec message\n" each */
 	size_t router_queued;         /* lines in router_queue */
+	bool log_router_turn;         /* the last shipment was the routers' */
 	bool log_shipping;
 	uint64_t log_dropped;         /* lines dropped since the last L11 line */
 	json_t *failed_releases;      /* to report: releases whose dynos never came up */

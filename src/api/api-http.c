@@ -384,6 +384,13 @@ static int handle(struct api_request *req, struct conn_state *cs)
 	if (route->flags & API_ROUTE_UPLOAD) {
 		req->upload_path = cs->upload_path;
 		req->upload_size = cs->upload_size;
+	} else if (route->flags & API_ROUTE_TEXT) {
+		req->text = cs->body.buf;
+		req->text_len = cs->body.len;
+		if (strlen(req->text) != req->text_len) {
+			r = error_set(&err, -EINVAL, "request body must be text: it holds a NUL byte");
+			goto fail;
+		}
 	} else if (cs->body.len > 0) {
 		json_error_t jerr;
 		req->body = json_loadb(cs->body.buf, cs->body.len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);

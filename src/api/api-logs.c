@@ -351,42 +351,15 @@ static int log_stream_open(struct api_request *req, struct error *err)
 /* ---- agents ---------------------------------------------------------------------------- */
 
 /*
- * The routers' lines of a batch, "app_id usec message\n" each: checked whole before any is
- * published, so that a bad batch changes nothing.
- */
-static int router_lines(const char *text, size_t *count, struct error *err)
-{
-	size_t n = 0;
-	for (const char *p = text; *p; n++) {
-		const char *nl = strchr(p, '\n');
-		const char *sp = memchr(p, ' ', nl ? (size_t)(nl - p) : strlen(p));
-		char *end = NULL;
-		if (!nl || !sp || sp == p || !isdigit((unsigned char)sp[1]) || (strtoull(sp + 1, &end, 10), *end != ' '))
-			return error_set(err, -EINVAL, "router line %zu is invalid: 'app_id usec message' and a newline", n);
-		p = nl + 1;
-	}
-	*count = n;
-	return 0;
-}
-
-/*
  * POST /agent/logs {"lines": [{app_id, source, dyno, usec, msg, cursor: {dyno_id, epoch,
- * offset}}], "router": "app_id usec message\n..."}: a line with a cursor the service has
- * passed is a repeat and is dropped. "router" (optional) carries the routers' request lines,
- * `heroku[router]` lines, as text: a router makes a line per request.
+ * offset}}]}: a line with a cursor the service has passed is a repeat and is dropped.
  */
 static int agent_logs(struct api_request *req, struct error *err)
 {
 	json_t *lines = req->body ? json_object_get(req->body, "lines") : NULL;
-	json_t *router = req->body ? json_object_get(req->body, "router") : NULL;
 	if (!json_is_array(lines))
 		return error_set(err, -EINVAL, "'lines' must be a list");
-	if (router && !json_is_string(router))
-		return error_set(err, -EINVAL, "'router' must be a string");
-	size_t n_router = 0;
-	if (router && router_lines(json_string_value(router), &n_router, err) < 0)
-		return -EINVAL;
-	if (json_array_size(lines) + n_router > LOG_BATCH_MAX)
+	if (json_array_size(lines) > LOG_BATCH_MAX)
 		return error_set(err, -EINVAL, "a batch holds at most %d lines", LOG_BATCH_MAX);
 	struct logs *logs = api_logs(req->api);
 	size_t i, added = 0;
@@ -405,19 +378,65 @@ static int agent_logs(struct api_request *req, struct error *err)
 		publish(req, app_id, (uint64_t)usec, source, dyno, msg);
 		added++;
 	}
-	if (n_router) {
-		_cleanup_free_ char *text = xstrdup(json_string_value(router));
-		for (char *p = text; *p;) {
-			char *nl = strchr(p, '\n'), *sp = strchr(p, ' '), *msg;
-			*nl = '\0';
-			*sp = '\0';
-			uint64_t usec = strtoull(sp + 1, &msg, 10);
-			publish(req, p, usec, "heroku", "router", msg + 1);
-			added++;
-			p = nl + 1;
-		}
-	}
 	return api_reply(req, 200, json_pack("{s:I}", "accepted", (json_int_t)added));
+}
+
+/* True when s[0, len) is well-formed UTF-8 (no overlong forms, no surrogates). */
+static bool utf8_valid(const unsigned char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		unsigned char c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+		if (!n || i + n > len)
+			return false;
+		uint32_t cp = c & (n == 2 ? 0x1F : n == 3 ? 0x0F : 0x07);
+		for (size_t k = 1; k < n; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+/*
+ * POST /agent/router-logs, text/plain: the routers' request lines, a line per request
+ * ("app_id usec message\n" each), as `heroku[router]` lines of the apps' streams. A router
+ * makes a line per request, tens of thousands a second: they come as text, not as a JSON
+ * object each. The batch is checked whole before a line is published: a bad one changes
+ * nothing.
+ */
+static int agent_router_logs(struct api_request *req, struct error *err)
+{
+	size_t n = 0;
+	for (const char *p = req->text; *p; n++) {
+		const char *nl = strchr(p, '\n');
+		const char *sp = nl ? memchr(p, ' ', (size_t)(nl - p)) : NULL;
+		char *end = NULL;
+		if (!sp || sp == p || !isdigit((unsigned char)sp[1]) || (strtoull(sp + 1, &end, 10), *end != ' ') ||
+		    !utf8_valid((const unsigned char *)p, (size_t)(nl - p)))
+			return error_set(err, -EINVAL, "router line %zu is invalid: 'app_id usec message', UTF-8, and a newline", n);
+		p = nl + 1;
+	}
+	if (n > LOG_BATCH_MAX)
+		return error_set(err, -EINVAL, "a batch holds at most %d lines", LOG_BATCH_MAX);
+	_cleanup_free_ char *text = xstrdup(req->text);
+	for (char *p = text; *p;) {
+		char *nl = strchr(p, '\n'), *sp = strchr(p, ' '), *msg;
+		*nl = '\0';
+		*sp = '\0';
+		uint64_t usec = strtoull(sp + 1, &msg, 10);
+		publish(req, p, usec, "heroku", "router", msg + 1);
+		p = nl + 1;
+	}
+	return api_reply(req, 200, json_pack("{s:I}", "accepted", (json_int_t)n));
 }
 
 static json_t *drain_json(const struct app *a, struct store_rows *rows)
@@ -543,5 +562,6 @@ const struct api_route api_log_routes[] = {
 	{ "POST", "/apps/:app/log-sessions", log_session_create, 0 },
 	{ "GET", "/log-stream/:session", log_stream_open, API_ROUTE_PUBLIC },
 	{ "POST", "/agent/logs", agent_logs, API_ROUTE_AGENT | API_ROUTE_QUIET },
+	{ "POST", "/agent/router-logs", agent_router_logs, API_ROUTE_AGENT | API_ROUTE_QUIET | API_ROUTE_TEXT },
 	{},
 };

@@ -79,6 +79,8 @@ struct api_request {
 	const char *path;
 	const char *params[API_PARAMS_MAX]; /* path captures (":app", ":space") in order */
 	json_t *body;                       /* the JSON object sent, or NULL when there was none */
+	const char *text;                   /* for API_ROUTE_TEXT: the body, NUL-terminated ("" if none) */
+	size_t text_len;
 	bool authenticated;     /* a user: req->user is set */
 	struct api_user user;
 	bool is_host;           /* an agent: req->host is set */
@@ -148,6 +150,7 @@ enum api_route_flags {
 	API_ROUTE_AGENT = 1 << 1,  /* a host token, not a user token */
 	API_ROUTE_UPLOAD = 1 << 2, /* the body is streamed to a file (up to upload_max), not parsed */
 	API_ROUTE_QUIET = 1 << 3,  /* a write that does not change desired state (agent reports) */
+	API_ROUTE_TEXT = 1 << 4,   /* the body is text (req->text), not parsed as JSON */
 };
 
 struct api_route {

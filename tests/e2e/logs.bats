@@ -167,21 +167,28 @@ teardown_file() {
 	[ "$streamed" = "$logged" ]
 }
 
-@test "a batch with a malformed router line is refused whole" {
+# router_post TEXT: POST /agent/router-logs as the agent; prints the status.
+router_post() {
+	curl -sS -o /dev/null -w '%{http_code}' -X POST "$COVE_API_URL/agent/router-logs" \
+		-H "Authorization: Bearer $(cat "$COVED_DATA/run/host.token")" -H "Content-Type: text/plain; charset=utf-8" \
+		--data-binary "$1"
+}
+
+@test "a batch of router lines with a malformed one is refused whole" {
 	app_id=$(api GET /apps/talker | jq -r .id)
 	before=$(cove logs -a talker -n 1000 -d router | grep -c 'forged-' || true)
-	for text in "$app_id 1700000000000000 at=info path=/forged-1\nnot-a-line\n" \
-		"$app_id 1700000000000000 at=info path=/forged-2" "$app_id x at=info path=/forged-3\n"; do
-		API_TOKEN=$(cat "$COVED_DATA/run/host.token") api POST /agent/logs "{\"lines\":[],\"router\":\"$text\"}" >/dev/null
-		[ "$(api_status)" = 422 ]
+	for text in "$app_id 1700000000000000 at=info path=/forged-1"$'\n'"not-a-line"$'\n' \
+		"$app_id 1700000000000000 at=info path=/forged-2" \
+		"$app_id x at=info path=/forged-3"$'\n' \
+		"$app_id 1700000000000000 at=info path=/forged-4"$'\xff\n'; do
+		[ "$(router_post "$text")" = 422 ]
 	done
-	API_TOKEN=$(cat "$COVED_DATA/run/host.token") api POST /agent/logs '{"lines":[],"router":7}' >/dev/null
-	[ "$(api_status)" = 422 ]
+	# Only agents may send them.
+	[ "$(curl -sS -o /dev/null -w '%{http_code}' -X POST "$COVE_API_URL/agent/router-logs" \
+		-H "Authorization: Bearer $COVE_API_KEY" --data-binary "$app_id 1 at=info path=/forged-5"$'\n')" = 403 ]
 	[ "$(cove logs -a talker -n 1000 -d router | grep -c 'forged-' || true)" = "$before" ]
 	# A good one is taken, at its own time.
-	API_TOKEN=$(cat "$COVED_DATA/run/host.token") api POST /agent/logs \
-		"{\"lines\":[],\"router\":\"$app_id 1700000000123456 at=info path=/forged-ok\n\"}" >/dev/null
-	[ "$(api_status)" = 200 ]
+	[ "$(router_post "$app_id 1700000000123456 at=info path=/forged-ok"$'\n')" = 200 ]
 	run cove logs -a talker -n 1000 -d router
 	[[ "$output" == *'2023-11-14T22:13:20.123456+00:00 heroku[router]: at=info path=/forged-ok'* ]]
 }
