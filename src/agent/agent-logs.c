@@ -231,7 +231,7 @@ static void router_line(struct agent *a, char *line)
 		return; /* "-": a host no app answers to */
 	*sp1 = '\0';
 	const char *msg = sp2 + 17;
-	if (a->router_queue.len >= LOG_ROUTER_QUEUE_BYTES) {
+	if (a->router_queue.len - a->router_head >= LOG_ROUTER_QUEUE_BYTES) {
 		a->log_dropped++;
 		return;
 	}
@@ -267,7 +267,7 @@ void agent_logs_collect_routers(struct agent *a)
 		}
 		if (size < s->router_log_read)
 			s->router_log_read = 0;
-		while (s->router_log_read < size && a->router_queue.len < LOG_ROUTER_QUEUE_BYTES) {
+		while (s->router_log_read < size && a->router_queue.len - a->router_head < LOG_ROUTER_QUEUE_BYTES) {
 			char buf[65536];
 			size_t want = size - s->router_log_read < sizeof(buf) - 1 ? (size_t)(size - s->router_log_read)
 										     : sizeof(buf) - 1;
@@ -324,9 +324,10 @@ static void on_shipped(void *userdata, long status, const struct strbuf *body, c
 		if (s->router) {
 			struct strbuf back = STRBUF_INIT;
 			strbuf_addstr(&back, s->router);
-			strbuf_add(&back, a->router_queue.buf, a->router_queue.len);
+			strbuf_add(&back, a->router_queue.buf + a->router_head, a->router_queue.len - a->router_head);
 			strbuf_release(&a->router_queue);
 			a->router_queue = back;
+			a->router_head = 0;
 			a->router_queued += s->router_lines;
 		}
 		shipment_free(s);
@@ -363,21 +364,29 @@ static void on_shipped(void *userdata, long status, const struct strbuf *body, c
 /* The routers' lines for a shipment: whole lines, at most LOG_BATCH of them and about LOG_BATCH_BYTES. */
 static void router_take(struct agent *a, struct shipment *s)
 {
-	size_t len = 0, n = 0;
-	while (n < LOG_BATCH && len < a->router_queue.len && len < LOG_BATCH_BYTES) {
-		const char *nl = memchr(a->router_queue.buf + len, '\n', a->router_queue.len - len);
+	const char *start = a->router_queue.buf + a->router_head;
+	size_t avail = a->router_queue.len - a->router_head, len = 0, n = 0;
+	while (n < LOG_BATCH && len < avail && len < LOG_BATCH_BYTES) {
+		const char *nl = memchr(start + len, '\n', avail - len);
 		if (!nl)
 			break;
-		len = (size_t)(nl - a->router_queue.buf) + 1;
+		len = (size_t)(nl - start) + 1;
 		n++;
 	}
-	s->router = xstrndup(a->router_queue.buf, len);
+	s->router = xstrndup(start, len);
 	s->router_lines = n;
-	struct strbuf rest = STRBUF_INIT;
-	strbuf_add(&rest, a->router_queue.buf + len, a->router_queue.len - len);
-	strbuf_release(&a->router_queue);
-	a->router_queue = rest;
 	a->router_queued -= n;
+	a->router_head += len;
+	/* Shipped bytes are dropped when they are all or most of the buffer, not at each batch. */
+	if (a->router_head == a->router_queue.len) {
+		strbuf_reset(&a->router_queue);
+		a->router_head = 0;
+	} else if (a->router_head > a->router_queue.len / 2) {
+		memmove(a->router_queue.buf, a->router_queue.buf + a->router_head, a->router_queue.len - a->router_head);
+		a->router_queue.len -= a->router_head;
+		a->router_queue.buf[a->router_queue.len] = '\0';
+		a->router_head = 0;
+	}
 }
 
 /* The dynos' and the platform's lines for a shipment. */

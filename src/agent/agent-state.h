@@ -136,7 +136,8 @@ struct agent {
 	bool stop;
 
 	json_t *log_queue;            /* lines waiting for shipment (agent-logs.c) */
-	struct strbuf router_queue;   /* routers' lines waiting, "app_id usec message\n" each */
+	struct strbuf router_queue;   /* routers' lines, "app_id usec message\n" each, waiting from router_head on */
+	size_t router_head;           /* shipped lines end here (the queue is compacted now and then) */
 	size_t router_queued;         /* lines in router_queue */
 	bool log_router_turn;         /* the last shipment was the routers' */
 	bool log_shipping;
