@@ -66,8 +66,8 @@ static void job_free(struct backup_job *j)
 	free(j);
 }
 
-/* The last line the child wrote to stderr: what pg_dump says when it fails. */
-static void job_read_error(struct backup_job *j, int status)
+/* The last line the child wrote to stderr (what pg_dump says when it fails), else `fallback`. */
+static void job_read_error(struct backup_job *j, const char *fallback)
 {
 	char buf[4096] = "";
 	int fd = open(j->log, O_RDONLY | O_CLOEXEC);
@@ -81,14 +81,24 @@ static void job_read_error(struct backup_job *j, int status)
 		buf[--len] = '\0';
 	const char *last = strrchr(buf, '\n');
 	last = last ? last + 1 : buf;
-	if (*last)
-		snprintf(j->error, sizeof(j->error), "%.*s", (int)sizeof(j->error) - 1, last);
-	else
-		snprintf(j->error, sizeof(j->error), "%s exited with status %d", j->capture ? "pg_dump" : "pg_restore",
-			 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	snprintf(j->error, sizeof(j->error), "%.*s", (int)sizeof(j->error) - 1, *last ? last : fallback);
 }
 
 static void job_end(struct backup_job *j);
+
+/* True when path is a regular file that starts as pg_dump's custom format does ("PGDMP"). */
+static bool dump_looks_whole(const char *path)
+{
+	char magic[5];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	struct stat st;
+	bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && read(fd, magic, sizeof(magic)) == sizeof(magic) &&
+		  memcmp(magic, "PGDMP", sizeof(magic)) == 0;
+	close(fd);
+	return ok;
+}
 
 static void *job_run(void *arg)
 {
@@ -108,18 +118,36 @@ static void *job_run(void *arg)
 	if (r != 0) {
 		snprintf(j->error, sizeof(j->error), "start '%s': %s", j->argv[0], strerror(r));
 	} else {
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		pid_t w;
+		while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
 			;
-		j->ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-		if (!j->ok)
-			job_read_error(j, status);
+		const char *what = j->capture ? "pg_dump" : "pg_restore";
+		char fallback[128];
+		if (w < 0) {
+			/*
+			 * Another thread reaped it (coved's all-in-one main thread reaps every child):
+			 * its exit status is lost. Judged by what it left: nothing on stderr and, for
+			 * a capture, a file in pg_dump's custom format; else it failed.
+			 */
+			snprintf(fallback, sizeof(fallback), "the exit status of %s is lost: %s", what, strerror(errno));
+			job_read_error(j, "");
+			j->ok = !j->error[0] && (!j->capture || dump_looks_whole(j->dump));
+			if (!j->ok && !j->error[0])
+				snprintf(j->error, sizeof(j->error), "%s", fallback);
+		} else if (!(j->ok = WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+			snprintf(fallback, sizeof(fallback), "%s exited with status %d", what,
+				 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+			job_read_error(j, fallback);
+		}
 	}
 	struct stat st;
 	if (j->ok && j->capture) {
-		if (stat(j->dump, &st) == 0)
-			j->size = st.st_size;
-		else
+		if (stat(j->dump, &st) < 0)
 			j->ok = false, snprintf(j->error, sizeof(j->error), "the dump is missing: %s", strerror(errno));
+		else if (!S_ISREG(st.st_mode))
+			j->ok = false, snprintf(j->error, sizeof(j->error), "the dump is not a file");
+		else
+			j->size = st.st_size;
 	}
 	if (!j->ok && j->capture)
 		unlink(j->dump);
