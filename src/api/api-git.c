@@ -42,6 +42,7 @@
 #include "base/alloc.h"
 #include "base/fileio.h"
 #include "base/log.h"
+#include "base/reaper.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 
@@ -483,6 +484,7 @@ static int cgi_start(struct api_git_conn *c, struct error *err)
 		c->pid = 0;
 		return error_set(err, -rc, "run git http-backend: %s", strerror(rc));
 	}
+	reaper_adopt(c->pid); /* its end is seen on its output; coved's main thread reaps it */
 	c->out_fd = fds[0];
 	fcntl(c->out_fd, F_SETFL, O_NONBLOCK);
 	return 0;
@@ -751,6 +753,8 @@ static void forget_destroyed_apps(struct api_git *g)
 		int rc = posix_spawnp(&pid, "rm", NULL, &attr, argv, environ);
 		if (rc != 0)
 			log_warning("git: remove what destroyed apps left: %s", strerror(rc));
+		else
+			reaper_adopt(pid);
 		posix_spawnattr_destroy(&attr);
 	}
 	strv_free(argv);

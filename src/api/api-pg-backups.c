@@ -86,20 +86,6 @@ static void job_read_error(struct backup_job *j, const char *fallback)
 
 static void job_end(struct backup_job *j);
 
-/* True when path is a regular file that starts as pg_dump's custom format does ("PGDMP"). */
-static bool dump_looks_whole(const char *path)
-{
-	char magic[5];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	struct stat st;
-	bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && read(fd, magic, sizeof(magic)) == sizeof(magic) &&
-		  memcmp(magic, "PGDMP", sizeof(magic)) == 0;
-	close(fd);
-	return ok;
-}
-
 static void *job_run(void *arg)
 {
 	struct backup_job *j = arg;
@@ -124,16 +110,9 @@ static void *job_run(void *arg)
 		const char *what = j->capture ? "pg_dump" : "pg_restore";
 		char fallback[128];
 		if (w < 0) {
-			/*
-			 * Another thread reaped it (coved's all-in-one main thread reaps every child):
-			 * its exit status is lost. Judged by what it left: nothing on stderr and, for
-			 * a capture, a file in pg_dump's custom format; else it failed.
-			 */
-			snprintf(fallback, sizeof(fallback), "the exit status of %s is lost: %s", what, strerror(errno));
-			job_read_error(j, "");
-			j->ok = !j->error[0] && (!j->capture || dump_looks_whole(j->dump));
-			if (!j->ok && !j->error[0])
-				snprintf(j->error, sizeof(j->error), "%s", fallback);
+			/* Not ours to lose: coved's main thread reaps only the children it is handed. */
+			snprintf(fallback, sizeof(fallback), "wait for %s: %s", what, strerror(errno));
+			job_read_error(j, fallback);
 		} else if (!(j->ok = WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
 			snprintf(fallback, sizeof(fallback), "%s exited with status %d", what,
 				 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));

@@ -35,6 +35,7 @@
 #include "base/crypto.h"
 #include "base/fileio.h"
 #include "base/log.h"
+#include "base/reaper.h"
 #include "base/strbuf.h"
 #include "base/validate.h"
 #include "build/build-buildpack.h"
@@ -673,11 +674,11 @@ int main(int argc, char **argv)
 			log_info("stopping on signal %d", sig);
 			break;
 		}
+		/* Only the agent and the children handed to the reaper: a thread that waits for
+		 * its own child (pg_dump) must get its exit status. */
+		reaper_collect();
 		int status;
-		pid_t pid;
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			if (pid != agent)
-				continue;
+		if (agent > 0 && waitpid(agent, &status, WNOHANG) == agent) {
 			log_warning("the agent exited with status %d; starting it again", status);
 			/* Not faster than once a second. */
 			if (time(NULL) - agent_started < 1)

@@ -32,6 +32,12 @@ teardown_file() {
 	[ "$(api GET /apps/web-a/formation/worker | jq .quantity)" -eq 0 ]
 	run get web-a
 	[ "$output" = "hello from procfile" ]
+	# git's CGI of each push and fetch is reaped when it ends: coved keeps no zombie child.
+	for i in $(seq 1 50); do
+		[ -z "$(ps -o stat= --ppid "$COVED_PID" | grep '^Z')" ] && break
+		sleep 0.1
+	done
+	[ -z "$(ps -o stat= --ppid "$COVED_PID" | grep '^Z')" ]
 }
 
 @test "the pusher sees the build as it goes, and the build keeps its output" {
