@@ -158,18 +158,22 @@ void agent_logs_collect(struct agent *a, struct agent_dyno *d)
 		agent_logs_new_epoch(a, d);
 }
 
-/* The id of the app called name, from the desired state. */
+/* The id of the app called name[len], from the desired state: a lookup per router line. */
 static const char *app_id_of(struct agent *a, const char *name, size_t len)
 {
-	size_t i;
-	json_t *app;
-	json_array_foreach(json_object_get(a->desired, "apps"), i, app)
-	{
-		const char *n = json_string_value(json_object_get(app, "name"));
-		if (n && strlen(n) == len && strncmp(n, name, len) == 0)
-			return json_string_value(json_object_get(app, "id"));
+	if (!a->router_app_ids) {
+		a->router_app_ids = json_object();
+		size_t i;
+		json_t *app;
+		json_array_foreach(json_object_get(a->desired, "apps"), i, app)
+		{
+			const char *n = json_string_value(json_object_get(app, "name"));
+			json_t *id = json_object_get(app, "id");
+			if (n && json_is_string(id))
+				json_object_set(a->router_app_ids, n, id);
+		}
 	}
-	return NULL;
+	return json_string_value(json_object_getn(a->router_app_ids, name, len));
 }
 
 /* n decimal digits at s, or -1. */
@@ -247,7 +251,20 @@ static void router_line(struct agent *a, char *line)
 			break;
 		}
 	uint64_t usec = parse_stamp(line);
-	strbuf_addf(&a->router_queue, "%s %llu %s\n", app_id, (unsigned long long)(usec ? usec : now_usec()), msg);
+	if (!usec)
+		usec = now_usec();
+	/* "app_id usec message\n", without printf: a line per request. */
+	char num[24], *p = num + sizeof(num);
+	do
+		*--p = (char)('0' + usec % 10);
+	while (usec /= 10);
+	struct strbuf *q = &a->router_queue;
+	strbuf_addstr(q, app_id);
+	strbuf_addch(q, ' ');
+	strbuf_add(q, p, (size_t)(num + sizeof(num) - p));
+	strbuf_addch(q, ' ');
+	strbuf_addstr(q, msg);
+	strbuf_addch(q, '\n');
 	a->router_queued++;
 }
 

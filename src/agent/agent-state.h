@@ -140,6 +140,7 @@ struct agent {
 	size_t router_head;           /* shipped lines end here (the queue is compacted now and then) */
 	size_t router_queued;         /* lines in router_queue */
 	bool log_router_turn;         /* the last shipment was the routers' */
+	json_t *router_app_ids;       /* app name -> id, of the desired state; NULL: made at next use */
 	bool log_shipping;
 	uint64_t log_dropped;         /* lines dropped since the last L11 line */
 	json_t *failed_releases;      /* to report: releases whose dynos never came up */

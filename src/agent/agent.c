@@ -140,6 +140,8 @@ static void on_desired(void *userdata, long status, const struct strbuf *body, c
 	snprintf(a->generation, sizeof(a->generation), "%s", gen);
 	json_decref(a->desired);
 	a->desired = d;
+	json_decref(a->router_app_ids);
+	a->router_app_ids = NULL;
 	agent_runs_forget(a, json_object_get(d, "apps"));
 	a->reconcile_wanted = true;
 	poll_start(a);
@@ -357,6 +359,7 @@ out:
 	agent_rendezvous_free(a);
 	http_client_free(a->http);
 	json_decref(a->desired);
+	json_decref(a->router_app_ids);
 	json_decref(a->failed_releases);
 	json_decref(a->log_queue);
 	strbuf_release(&a->router_queue);

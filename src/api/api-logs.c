@@ -60,7 +60,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void streams_wake(const char *app_id, bool idle_only)
 {
-	uint64_t now = time_mono_usec();
+	uint64_t now = idle_only ? time_mono_usec() : 0;
 	pthread_mutex_lock(&lock);
 	for (struct log_stream *s = streams; s; s = s->next) {
 		if (!s->suspended)
@@ -117,8 +117,9 @@ void api_logs_forget_app(struct api_request *req, const char *app_id)
 }
 
 /* Appends a line to an app's stream and its drains, and wakes the tails that wait on it. */
-static void publish(struct api_request *req, const char *app_id, uint64_t usec, const char *source, const char *dyno,
-		    const char *msg)
+/* Adds a line to the app's stream and its drains; its tails are woken by the caller. */
+static void publish_quietly(struct api_request *req, const char *app_id, uint64_t usec, const char *source,
+			    const char *dyno, const char *msg)
 {
 	if (!usec) {
 		struct timespec ts;
@@ -130,6 +131,12 @@ static void publish(struct api_request *req, const char *app_id, uint64_t usec, 
 	for (size_t i = 0; i < n_drains; i++)
 		if (streq(log_drain_app_id(drains[i]), app_id))
 			log_drain_send(drains[i], usec, source, dyno, msg);
+}
+
+static void publish(struct api_request *req, const char *app_id, uint64_t usec, const char *source, const char *dyno,
+		    const char *msg)
+{
+	publish_quietly(req, app_id, usec, source, dyno, msg);
 	streams_wake(app_id, false);
 }
 
@@ -428,12 +435,15 @@ static int agent_router_logs(struct api_request *req, struct error *err)
 	if (n > LOG_BATCH_MAX)
 		return error_set(err, -EINVAL, "a batch holds at most %d lines", LOG_BATCH_MAX);
 	_cleanup_free_ char *text = xstrdup(req->text);
+	const char *woken = NULL; /* the app whose tails were woken last: a batch is mostly runs of one app */
 	for (char *p = text; *p;) {
 		char *nl = strchr(p, '\n'), *sp = strchr(p, ' '), *msg;
 		*nl = '\0';
 		*sp = '\0';
 		uint64_t usec = strtoull(sp + 1, &msg, 10);
-		publish(req, p, usec, "heroku", "router", msg + 1);
+		publish_quietly(req, p, usec, "heroku", "router", msg + 1);
+		if (!woken || !streq(woken, p))
+			streams_wake(woken = p, false);
 		p = nl + 1;
 	}
 	return api_reply(req, 200, json_pack("{s:I}", "accepted", (json_int_t)n));

@@ -31,6 +31,9 @@ struct cursor {
 struct logs {
 	struct app_stream *apps[BUCKETS];
 	struct cursor *cursors[BUCKETS];
+	struct app_stream *last;  /* the stream appended to last: a batch is mostly one app's */
+	time_t stamp_secs;        /* the second stamp[] shows */
+	char stamp[20];           /* "2026-11-26T10:20:30", formatted once a second, not a line */
 };
 
 static unsigned hash(const char *s)
@@ -76,17 +79,27 @@ void logs_free(struct logs *l)
 
 static struct app_stream *stream_find(struct logs *l, const char *app_id, bool create)
 {
+	if (l->last && streq(l->last->app_id, app_id))
+		return l->last;
 	unsigned b = hash(app_id);
 	for (struct app_stream *a = l->apps[b]; a; a = a->next)
 		if (streq(a->app_id, app_id))
-			return a;
+			return l->last = a;
 	if (!create)
 		return NULL;
 	struct app_stream *a = xcalloc(1, sizeof(*a));
 	a->app_id = xstrdup(app_id);
 	a->next = l->apps[b];
 	l->apps[b] = a;
-	return a;
+	return l->last = a;
+}
+
+/* A copy of s into dst[size], cut to fit. */
+static void copy_cut(char *dst, size_t size, const char *s)
+{
+	size_t n = strnlen(s, size - 1);
+	memcpy(dst, s, n);
+	dst[n] = '\0';
 }
 
 static void stream_push(struct app_stream *a, const char *source, const char *dyno, char *text)
@@ -102,9 +115,29 @@ static void stream_push(struct app_stream *a, const char *source, const char *dy
 	}
 	struct log_line *line = &a->lines[idx];
 	line->seq = ++a->seq;
-	snprintf(line->source, sizeof(line->source), "%s", source);
-	snprintf(line->dyno, sizeof(line->dyno), "%s", dyno);
+	copy_cut(line->source, sizeof(line->source), source);
+	copy_cut(line->dyno, sizeof(line->dyno), dyno);
 	line->text = text;
+}
+
+/* "2026-11-26T10:20:30.123456+00:00" into out[LOGS_STAMP_LEN]: gmtime() once a second. */
+#define LOGS_STAMP_LEN 32
+static void stamp(struct logs *l, uint64_t usec, char *out)
+{
+	time_t secs = (time_t)(usec / 1000000u);
+	if (secs != l->stamp_secs || !l->stamp[0]) {
+		struct tm tm;
+		gmtime_r(&secs, &tm);
+		if (strftime(l->stamp, sizeof(l->stamp), "%Y-%m-%dT%H:%M:%S", &tm) != sizeof(l->stamp) - 1)
+			snprintf(l->stamp, sizeof(l->stamp), "%s", "0000-00-00T00:00:00"); /* past year 9999 */
+		l->stamp_secs = secs;
+	}
+	memcpy(out, l->stamp, 19);
+	out[19] = '.';
+	unsigned frac = (unsigned)(usec % 1000000u);
+	for (int i = 25; i >= 20; i--, frac /= 10)
+		out[i] = (char)('0' + frac % 10);
+	memcpy(out + 26, "+00:00", 6);
 }
 
 uint64_t logs_append(struct logs *l, const char *app_id, uint64_t usec, const char *source, const char *dyno,
@@ -115,22 +148,26 @@ uint64_t logs_append(struct logs *l, const char *app_id, uint64_t usec, const ch
 		gettimeofday(&tv, NULL);
 		usec = (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
 	}
-	time_t secs = (time_t)(usec / 1000000u);
-	struct tm tm;
-	gmtime_r(&secs, &tm);
-	char stamp[48];
-	size_t n = strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(stamp + n, sizeof(stamp) - n, ".%06u+00:00", (unsigned)(usec % 1000000u));
-
+	char when[LOGS_STAMP_LEN];
+	stamp(l, usec, when);
 	struct app_stream *a = stream_find(l, app_id, true);
-	size_t len = strlen(msg);
+	size_t len = strlen(msg), source_len = strlen(source), dyno_len = strlen(dyno);
 	/* Trailing newlines are not part of the message. */
 	while (len && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
 		len--;
 	size_t off = 0;
 	do {
+		/* "<when> <source>[<dyno>]: <chunk>" */
 		size_t chunk = len - off > LOGS_LINE_MAX ? LOGS_LINE_MAX : len - off;
-		char *text = xasprintf("%s %s[%s]: %.*s", stamp, source, dyno, (int)chunk, msg + off);
+		char *text = xmalloc(LOGS_STAMP_LEN + 1 + source_len + 1 + dyno_len + 3 + chunk + 1), *p = text;
+		p = mempcpy(p, when, LOGS_STAMP_LEN);
+		*p++ = ' ';
+		p = mempcpy(p, source, source_len);
+		*p++ = '[';
+		p = mempcpy(p, dyno, dyno_len);
+		p = mempcpy(p, "]: ", 3);
+		p = mempcpy(p, msg + off, chunk);
+		*p = '\0';
 		stream_push(a, source, dyno, text);
 		off += chunk;
 	} while (off < len);
@@ -193,6 +230,8 @@ void logs_forget(struct logs *l, const char *app_id)
 		if (streq((*p)->app_id, app_id)) {
 			struct app_stream *a = *p;
 			*p = a->next;
+			if (l->last == a)
+				l->last = NULL;
 			stream_free(a);
 			return;
 		}

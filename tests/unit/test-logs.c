@@ -38,6 +38,48 @@ static void test_format_and_order(void **state)
 	logs_free(l);
 }
 
+/* Stamps are formatted once a second: the next second, day and year show, and the fraction too. */
+static void test_stamps_across_seconds(void **state)
+{
+	struct logs *l = logs_new();
+	static const struct {
+		uint64_t usec;
+		const char *text;
+	} cases[] = {
+		{ 1795600000000001ull, "2026-11-25T09:46:40.000001+00:00 heroku[router]: a" },
+		{ 1795600000999999ull, "2026-11-25T09:46:40.999999+00:00 heroku[router]: a" },
+		{ 1795600001000000ull, "2026-11-25T09:46:41.000000+00:00 heroku[router]: a" },
+		{ 1798761599500000ull, "2026-12-31T23:59:59.500000+00:00 heroku[router]: a" },
+		{ 1798761600000007ull, "2027-01-01T00:00:00.000007+00:00 heroku[router]: a" },
+		{ 1795600000250000ull, "2026-11-25T09:46:40.250000+00:00 heroku[router]: a" }, /* back in time */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		logs_append(l, "a", cases[i].usec, "heroku", "router", "a");
+		struct seen s = { 0 };
+		assert_int_equal(logs_read(l, "a", i, NULL, NULL, 0, collect, &s), 1);
+		assert_string_equal(s.last, cases[i].text);
+	}
+	logs_free(l);
+}
+
+/* Appends that go from app to app, and to an app forgotten meanwhile, land in the right stream. */
+static void test_apps_interleaved_and_forgotten(void **state)
+{
+	struct logs *l = logs_new();
+	for (int i = 0; i < 10; i++)
+		logs_append(l, i % 2 ? "odd" : "even", 0, "app", "web.1", "x");
+	assert_int_equal(logs_last_seq(l, "odd"), 5);
+	assert_int_equal(logs_last_seq(l, "even"), 5);
+	logs_forget(l, "odd");
+	assert_int_equal(logs_last_seq(l, "odd"), 0);
+	logs_append(l, "odd", 0, "app", "web.1", "again");
+	struct seen s = { 0 };
+	assert_int_equal(logs_read(l, "odd", 0, NULL, NULL, 0, collect, &s), 1);
+	assert_int_equal(s.last_seq, 1);
+	assert_int_equal(logs_last_seq(l, "even"), 5);
+	logs_free(l);
+}
+
 static void test_ring_keeps_newest(void **state)
 {
 	struct logs *l = logs_new();
@@ -114,6 +156,8 @@ int main(void)
 		cmocka_unit_test(test_format_and_order), cmocka_unit_test(test_ring_keeps_newest),
 		cmocka_unit_test(test_filters),          cmocka_unit_test(test_long_message_is_split),
 		cmocka_unit_test(test_cursors),
+		cmocka_unit_test(test_stamps_across_seconds),
+		cmocka_unit_test(test_apps_interleaved_and_forgotten),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
