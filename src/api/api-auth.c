@@ -81,7 +81,7 @@ static int parse_authorization(const char *h, char **ret_user, char **ret_secret
 	return -EINVAL;
 }
 
-int api_authenticate(struct api_request *req, struct error *err)
+int api_authenticate(struct api_request *req, bool host_first, struct error *err)
 {
 	_cleanup_free_ char *user = NULL, *secret = NULL;
 	int r = parse_authorization(api_header(req, "Authorization"), &user, &secret);
@@ -89,9 +89,9 @@ int api_authenticate(struct api_request *req, struct error *err)
 		return error_set(err, -EPERM, "authentication required: send 'Authorization: Bearer TOKEN' (see 'cove login')");
 	if (r < 0)
 		return error_set(err, -EPERM, "Authorization header is malformed");
-	r = user_by_token(req, secret, err);
+	r = host_first ? host_by_token(req, secret, err) : user_by_token(req, secret, err);
 	if (r == -ENOENT)
-		r = host_by_token(req, secret, err);
+		r = host_first ? user_by_token(req, secret, err) : host_by_token(req, secret, err);
 	if (r == -ENOENT)
 		return error_set(err, -EPERM, "invalid credentials provided");
 	return r;

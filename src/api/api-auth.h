@@ -13,8 +13,12 @@
 #include "api/api.h"
 #include "store/store.h"
 
-/* Sets req->user from the Authorization header; -EPERM (401) when missing or wrong. */
-int api_authenticate(struct api_request *req, struct error *err);
+/*
+ * Sets req->user (or req->host, for a host token) from the Authorization header; -EPERM (401)
+ * when missing or wrong. host_first: hosts' tokens are looked up first (the /agent routes,
+ * called many times a second by agents).
+ */
+int api_authenticate(struct api_request *req, bool host_first, struct error *err);
 
 /*
  * The token the request authenticated with (Bearer, or the password of Basic), for the git

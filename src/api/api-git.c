@@ -295,7 +295,7 @@ struct api_git_conn *api_git_conn_new(struct api_git *g, struct MHD_Connection *
 	/* Who, before a byte of the pack is accepted. */
 	struct api_request req = { .api = g->api, .store = g->store, .method = method, .path = url, .conn = conn };
 	struct error err = { 0 };
-	int r = api_authenticate(&req, &err);
+	int r = api_authenticate(&req, false, &err);
 	if (r < 0) {
 		refuse(c, r == -EPERM ? 401 : 500, "%s", r == -EPERM ? err.message : "internal server error");
 		return c;

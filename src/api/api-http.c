@@ -404,7 +404,7 @@ static int handle(struct api_request *req, struct conn_state *cs)
 		}
 	}
 	if (!(route->flags & API_ROUTE_PUBLIC)) {
-		r = api_authenticate(req, &err);
+		r = api_authenticate(req, route->flags & API_ROUTE_AGENT, &err);
 		if (r < 0)
 			goto fail;
 		if ((route->flags & API_ROUTE_AGENT) && !req->is_host) {
@@ -417,7 +417,7 @@ static int handle(struct api_request *req, struct conn_state *cs)
 		}
 	}
 
-	bool write = !streq(req->method, "GET");
+	bool write = !streq(req->method, "GET") && !(route->flags & API_ROUTE_MEMORY);
 	if (write) {
 		r = store_begin(req->store, &err);
 		if (r < 0)
@@ -478,7 +478,7 @@ fail:
 	}
 	reply_error(req, r, &err);
 	if (!streq(req->method, "GET") && req->store && !store_in_transaction(req->store) &&
-	    !(cs->route && (cs->route->flags & API_ROUTE_QUIET)))
+	    !(cs->route && (cs->route->flags & (API_ROUTE_QUIET | API_ROUTE_MEMORY))))
 		audit_record(req, false);
 	return 0;
 }
@@ -658,7 +658,7 @@ static void conn_begin(struct api *api, struct conn_state *cs, struct MHD_Connec
 		return;
 	/* Authenticate before accepting a large body. */
 	struct api_request req = { .api = api, .store = api->store, .method = method, .path = url, .conn = conn };
-	if (api_authenticate(&req, &cs->error) < 0)
+	if (api_authenticate(&req, cs->route->flags & API_ROUTE_AGENT, &cs->error) < 0)
 		return;
 	_cleanup_free_ char *dir = xasprintf("%s/uploads", api->cfg.data_dir);
 	if (mkdir_p(dir, 0700, &cs->error) < 0)

@@ -571,7 +571,7 @@ const struct api_route api_log_routes[] = {
 	{ "DELETE", "/apps/:app/log-drains/:drain", drain_remove, 0 },
 	{ "POST", "/apps/:app/log-sessions", log_session_create, 0 },
 	{ "GET", "/log-stream/:session", log_stream_open, API_ROUTE_PUBLIC },
-	{ "POST", "/agent/logs", agent_logs, API_ROUTE_AGENT | API_ROUTE_QUIET },
-	{ "POST", "/agent/router-logs", agent_router_logs, API_ROUTE_AGENT | API_ROUTE_QUIET | API_ROUTE_TEXT },
+	{ "POST", "/agent/logs", agent_logs, API_ROUTE_AGENT | API_ROUTE_MEMORY },
+	{ "POST", "/agent/router-logs", agent_router_logs, API_ROUTE_AGENT | API_ROUTE_MEMORY | API_ROUTE_TEXT },
 	{},
 };

@@ -151,6 +151,7 @@ enum api_route_flags {
 	API_ROUTE_UPLOAD = 1 << 2, /* the body is streamed to a file (up to upload_max), not parsed */
 	API_ROUTE_QUIET = 1 << 3,  /* a write that does not change desired state (agent reports) */
 	API_ROUTE_TEXT = 1 << 4,   /* the body is text (req->text), not parsed as JSON */
+	API_ROUTE_MEMORY = 1 << 5, /* a write to memory only (the log service): no transaction, no audit */
 };
 
 struct api_route {
