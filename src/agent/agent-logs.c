@@ -270,10 +270,12 @@ static void router_line(struct agent *a, char *line)
 
 void agent_logs_collect_routers(struct agent *a)
 {
+	a->router_behind = false;
 	for (size_t i = 0; i < a->n_spaces; i++) {
 		struct agent_space *s = a->spaces[i];
 		_cleanup_free_ char *path = xasprintf("%s/routers/%s.log", a->state_dir, s->id);
-		_cleanup_close_ int fd = open(path, O_RDWR | O_CLOEXEC);
+		/* Read-only: a file closed after writing would wake the router's watch for its table. */
+		_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 		struct stat st;
 		if (fd < 0 || fstat(fd, &st) < 0)
 			continue;
@@ -284,26 +286,25 @@ void agent_logs_collect_routers(struct agent *a)
 		}
 		if (size < s->router_log_read)
 			s->router_log_read = 0;
-		while (s->router_log_read < size && a->router_queue.len - a->router_head < LOG_ROUTER_QUEUE_BYTES) {
-			char buf[65536];
-			size_t want = size - s->router_log_read < sizeof(buf) - 1 ? (size_t)(size - s->router_log_read)
-										     : sizeof(buf) - 1;
-			ssize_t n = pread(fd, buf, want, (off_t)s->router_log_read);
-			if (n <= 0)
-				break;
-			buf[n] = '\0';
-			char *end = strrchr(buf, '\n');
-			if (!end)
-				break; /* a line still being written */
-			*end = '\0';
-			s->router_log_read += (uint64_t)(end - buf) + 1;
-			char *save = NULL;
-			for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-				router_line(a, line);
+		/* Whole lines, LOG_ROUTER_SLICE bytes at most: the rest in the next slice. */
+		if (s->router_log_read < size && a->router_queue.len - a->router_head < LOG_ROUTER_QUEUE_BYTES) {
+			char buf[LOG_ROUTER_SLICE + 1];
+			uint64_t left = size - s->router_log_read;
+			ssize_t n = pread(fd, buf, left < LOG_ROUTER_SLICE ? (size_t)left : LOG_ROUTER_SLICE,
+					  (off_t)s->router_log_read);
+			char *end = n > 0 ? memrchr(buf, '\n', (size_t)n) : NULL;
+			if (end) { /* else a line still being written */
+				*end = '\0';
+				s->router_log_read += (uint64_t)(end - buf) + 1;
+				char *save = NULL;
+				for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+					router_line(a, line);
+			}
+			a->router_behind |= s->router_log_read < size;
 		}
 		/* Read to the end and large: empty it (the router appends, so it carries on at 0). */
 		if (s->router_log_read == size && size > LOG_FILE_ROTATE && fstat(fd, &st) == 0 &&
-		    (uint64_t)st.st_size == size && ftruncate(fd, 0) == 0)
+		    (uint64_t)st.st_size == size && truncate(path, 0) == 0)
 			s->router_log_read = 0;
 	}
 }
@@ -371,19 +372,19 @@ static void on_shipped(void *userdata, long status, const struct strbuf *body, c
 		}
 	}
 	shipment_free(s);
-	/* Keep up with a busy dyno: the next batch goes now, not at the next tick. */
+	/* Keep up with a busy dyno: the next batch goes now, not at the next tick (a busy router's
+	 * next slice comes with its own timer). */
 	for (size_t k = 0; k < a->n_dynos; k++)
 		agent_logs_collect(a, a->dynos[k]);
-	agent_logs_collect_routers(a);
 	agent_logs_ship(a);
 }
 
-/* The routers' lines for a shipment: whole lines, at most LOG_BATCH of them and about LOG_BATCH_BYTES. */
+/* The routers' lines for a shipment: whole lines, at most LOG_ROUTER_BATCH of them and about LOG_BATCH_BYTES. */
 static void router_take(struct agent *a, struct shipment *s)
 {
 	const char *start = a->router_queue.buf + a->router_head;
 	size_t avail = a->router_queue.len - a->router_head, len = 0, n = 0;
-	while (n < LOG_BATCH && len < avail && len < LOG_BATCH_BYTES) {
+	while (n < LOG_ROUTER_BATCH && len < avail && len < LOG_BATCH_BYTES) {
 		const char *nl = memchr(start + len, '\n', avail - len);
 		if (!nl)
 			break;
@@ -426,7 +427,9 @@ static void lines_take(struct agent *a, struct shipment *s)
 
 void agent_logs_ship(struct agent *a)
 {
-	bool lines = json_array_size(a->log_queue) > 0, router = a->router_queued > 0;
+	bool lines = json_array_size(a->log_queue) > 0;
+	/* A busy router's lines go in whole batches: the next slice fills one. */
+	bool router = a->router_queued >= (a->router_behind ? LOG_ROUTER_BATCH : 1);
 	if (a->log_shipping || (!lines && !router))
 		return;
 	struct shipment *s = xcalloc(1, sizeof(*s));

@@ -28,6 +28,17 @@
 #define LOG_QUEUE_MAX 10000
 /* The routers' lines waiting, at most: a router logs a line per request, tens of thousands a second. */
 #define LOG_ROUTER_QUEUE_BYTES (4 * 1024 * 1024)
+/*
+ * A busy router's lines are handled in slices, with pauses between them: LOG_ROUTER_SLICE
+ * bytes of its file read at a time, LOG_ROUTER_SLICE_MS apart while more waits, shipped
+ * LOG_ROUTER_BATCH lines at a time. Each slice of work (the agent's, then the log service's)
+ * takes a CPU from the dynos and the routers while it lasts; requests that need that CPU wait
+ * for its end. A quarter second of a busy router's lines at once held some requests up for
+ * milliseconds; slices of a few hundred lines, a tenth of a millisecond or two.
+ */
+#define LOG_ROUTER_SLICE (64 * 1024)
+#define LOG_ROUTER_SLICE_MS 2
+#define LOG_ROUTER_BATCH 250
 /* Below the service's 1500 lines per app, so that a tail sees every line of a batch. */
 #define LOG_BATCH 1000
 #define LOG_BATCH_BYTES (512 * 1024)
@@ -45,7 +56,8 @@ void agent_logs_collect(struct agent *a, struct agent_dyno *d);
  * Reads the request logs of the spaces' routers (DATA_DIR/agent/routers/<space>.log, a line
  * per request led by the app's name) into the apps' streams as `heroku[router]` lines. After
  * an agent restart it starts at the end of each file: a restart may lose a few router lines,
- * never repeat them.
+ * never repeat them. Reads a slice of each file (LOG_ROUTER_SLICE bytes); a->router_behind
+ * tells whether more waits.
  */
 void agent_logs_collect_routers(struct agent *a);
 

@@ -20,7 +20,7 @@
 #include "base/validate.h"
 #include "sandbox/sandbox.h"
 
-enum watch_kind { WATCH_SIGNAL, WATCH_TIMER, WATCH_DYNO, WATCH_SLUG, WATCH_RENDEZVOUS, WATCH_ADDON };
+enum watch_kind { WATCH_SIGNAL, WATCH_TIMER, WATCH_ROUTER_SLICE, WATCH_DYNO, WATCH_SLUG, WATCH_RENDEZVOUS, WATCH_ADDON };
 
 struct watch {
 	enum watch_kind kind;
@@ -120,8 +120,9 @@ struct agent {
 	char *state_dir; /* DATA_DIR/agent */
 	int epoll_fd;
 	int host_netns_fd;
-	struct watch signal_watch, timer_watch;
+	struct watch signal_watch, timer_watch, router_slice_watch;
 	int signal_fd, timer_fd;
+	int router_slice_fd; /* one-shot timer: the next slice of a busy router's lines (agent-logs.h) */
 	struct http_client *http;
 
 	json_t *desired;      /* the last desired state, or NULL before the first */
@@ -140,6 +141,7 @@ struct agent {
 	size_t router_head;           /* shipped lines end here (the queue is compacted now and then) */
 	size_t router_queued;         /* lines in router_queue */
 	bool log_router_turn;         /* the last shipment was the routers' */
+	bool router_behind;           /* the last slice of the routers' files left lines to read */
 	json_t *router_app_ids;       /* app name -> id, of the desired state; NULL: made at next use */
 	bool log_shipping;
 	uint64_t log_dropped;         /* lines dropped since the last L11 line */

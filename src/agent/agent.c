@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -229,23 +230,43 @@ static int loop_init(struct agent *a, struct error *err)
 		return error_set(err, -errno, "epoll: %m");
 	a->signal_fd = signals_stop_fd(0);
 	a->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (a->signal_fd < 0 || a->timer_fd < 0)
+	a->router_slice_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (a->signal_fd < 0 || a->timer_fd < 0 || a->router_slice_fd < 0)
 		return error_set(err, -errno, "signalfd/timerfd: %m");
 	struct itimerspec its = { .it_interval = { .tv_nsec = 250 * 1000 * 1000 }, .it_value = { .tv_nsec = 250 * 1000 * 1000 } };
 	timerfd_settime(a->timer_fd, 0, &its, NULL);
 	a->signal_watch = (struct watch){ .kind = WATCH_SIGNAL, .obj = a };
 	a->timer_watch = (struct watch){ .kind = WATCH_TIMER, .obj = a };
+	a->router_slice_watch = (struct watch){ .kind = WATCH_ROUTER_SLICE, .obj = a };
 	int r = agent_watch_add(a, a->signal_fd, &a->signal_watch, err);
 	if (r >= 0)
 		r = agent_watch_add(a, a->timer_fd, &a->timer_watch, err);
+	if (r >= 0)
+		r = agent_watch_add(a, a->router_slice_fd, &a->router_slice_watch, err);
 	return r;
+}
+
+/* Reads a timerfd's expirations, so that it stops being ready. */
+static void timer_drain(int fd)
+{
+	uint64_t expirations;
+	while (read(fd, &expirations, sizeof(expirations)) > 0)
+		;
+}
+
+/* A slice of the routers' lines; the next in LOG_ROUTER_SLICE_MS while more waits. */
+static void router_slice(struct agent *a)
+{
+	agent_logs_collect_routers(a);
+	if (a->router_behind) {
+		struct itimerspec once = { .it_value = { .tv_nsec = LOG_ROUTER_SLICE_MS * 1000 * 1000 } };
+		timerfd_settime(a->router_slice_fd, 0, &once, NULL);
+	}
 }
 
 static void on_tick(struct agent *a)
 {
-	uint64_t expirations;
-	while (read(a->timer_fd, &expirations, sizeof(expirations)) > 0)
-		;
+	timer_drain(a->timer_fd);
 	uint64_t now = time_mono_usec();
 	agent_dynos_tick(a, now);
 	agent_rendezvous_tick(a, now);
@@ -253,7 +274,8 @@ static void on_tick(struct agent *a)
 	agent_slugs_tick(a, now);
 	for (size_t i = 0; i < a->n_dynos; i++)
 		agent_logs_collect(a, a->dynos[i]);
-	agent_logs_collect_routers(a);
+	if (!a->router_behind) /* else its timer is set */
+		router_slice(a);
 	agent_logs_ship(a);
 	agent_spaceprocs_tick(a, a->routers, now);
 	agent_spaceprocs_tick(a, a->resolvers, now);
@@ -263,11 +285,20 @@ static void on_tick(struct agent *a)
 
 int agent_run(const struct agent_config *cfg, struct error *err)
 {
-	struct agent agent = { .cfg = cfg, .epoll_fd = -1, .signal_fd = -1, .timer_fd = -1, .host_netns_fd = -1 };
+	struct agent agent = {
+		.cfg = cfg, .epoll_fd = -1, .signal_fd = -1, .timer_fd = -1, .router_slice_fd = -1, .host_netns_fd = -1
+	};
 	struct agent *a = &agent;
 	int r;
 	if (geteuid() != 0)
 		return error_set(err, -EPERM, "the agent must run as root: it makes namespaces, links and cgroups");
+	/*
+	 * The log batches (tens of KB, several a second under load) are allocated and freed over
+	 * and over: keep freed memory for the next one, rather than handing it back to the kernel
+	 * and taking it again, page faults and zeroing included, each time.
+	 */
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	mallopt(M_MMAP_THRESHOLD, 16 << 20);
 	r = cidr4_parse(cfg->outbound_pool, 8, 32, &a->pool, err);
 	if (r < 0)
 		return error_set(err, r, "--outbound-pool: %s", err->message);
@@ -332,6 +363,11 @@ int agent_run(const struct agent_config *cfg, struct error *err)
 			case WATCH_TIMER:
 				on_tick(a);
 				break;
+			case WATCH_ROUTER_SLICE:
+				timer_drain(a->router_slice_fd);
+				router_slice(a);
+				agent_logs_ship(a);
+				break;
 			case WATCH_DYNO:
 				agent_dyno_on_exit(a, container_of(w, struct agent_dyno, watch));
 				break;
@@ -387,6 +423,7 @@ out:
 	agent_addons_free(a);
 	safe_close(a->signal_fd);
 	safe_close(a->timer_fd);
+	safe_close(a->router_slice_fd);
 	safe_close(a->epoll_fd);
 	safe_close(a->host_netns_fd);
 	free(a->state_dir);

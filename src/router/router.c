@@ -33,6 +33,7 @@
 #include "base/alloc.h"
 #include "base/fileio.h"
 #include "base/log.h"
+#include "base/signals.h"
 #include "router/router-log.h"
 #include "router/router-proxy.h"
 #include "router/router-table.h"
@@ -182,15 +183,9 @@ int router_run(const struct router_config *cfg, struct error *err)
 	}
 
 	/* Signals are the main thread's: block them before the loops start (they inherit the mask). */
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	/* Blocked before the loops start, so that only this thread takes them (SIGUSR1: reopen the log). */
+	signal_fd = signals_stop_fd(SIGUSR1);
 	signal(SIGPIPE, SIG_IGN);
-	signal_fd = signalfd(-1, &mask, SFD_CLOEXEC);
 	inotify_fd = inotify_init1(IN_CLOEXEC);
 	const char *dir = dirname(dir_copy), *base = basename(base_copy);
 	if (signal_fd < 0 || inotify_fd < 0 || inotify_add_watch(inotify_fd, dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
