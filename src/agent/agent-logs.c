@@ -268,11 +268,13 @@ static void router_line(struct agent *a, char *line)
 	a->router_queued++;
 }
 
-void agent_logs_collect_routers(struct agent *a)
+void agent_logs_collect_routers(struct agent *a, bool behind)
 {
-	a->router_behind = false;
 	for (size_t i = 0; i < a->n_spaces; i++) {
 		struct agent_space *s = a->spaces[i];
+		if (s->router_log_behind != behind)
+			continue;
+		s->router_log_behind = false;
 		_cleanup_free_ char *path = xasprintf("%s/routers/%s.log", a->state_dir, s->id);
 		/* Read-only: a file closed after writing would wake the router's watch for its table. */
 		_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -300,13 +302,17 @@ void agent_logs_collect_routers(struct agent *a)
 				for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 					router_line(a, line);
 			}
-			a->router_behind |= s->router_log_read < size;
+			/* More whole lines wait (a line still being written waits for the tick). */
+			s->router_log_behind = end && s->router_log_read < size;
 		}
 		/* Read to the end and large: empty it (the router appends, so it carries on at 0). */
 		if (s->router_log_read == size && size > LOG_FILE_ROTATE && fstat(fd, &st) == 0 &&
 		    (uint64_t)st.st_size == size && truncate(path, 0) == 0)
 			s->router_log_read = 0;
 	}
+	a->router_behind = false;
+	for (size_t i = 0; i < a->n_spaces; i++)
+		a->router_behind |= a->spaces[i]->router_log_behind;
 }
 
 struct shipment {

@@ -56,10 +56,11 @@ void agent_logs_collect(struct agent *a, struct agent_dyno *d);
  * Reads the request logs of the spaces' routers (DATA_DIR/agent/routers/<space>.log, a line
  * per request led by the app's name) into the apps' streams as `heroku[router]` lines. After
  * an agent restart it starts at the end of each file: a restart may lose a few router lines,
- * never repeat them. Reads a slice of each file (LOG_ROUTER_SLICE bytes); a->router_behind
- * tells whether more waits.
+ * never repeat them. Reads a slice (LOG_ROUTER_SLICE bytes) of each file whose last slice left
+ * lines to read (behind) or did not (!behind); a->router_behind then tells whether any file
+ * has lines left.
  */
-void agent_logs_collect_routers(struct agent *a);
+void agent_logs_collect_routers(struct agent *a, bool behind);
 
 /* Starts a shipment when lines wait and none is in flight. */
 void agent_logs_ship(struct agent *a);

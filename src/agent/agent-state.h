@@ -44,6 +44,7 @@ struct agent_space {
 	uint64_t ingress_hash; /* of the trusted IP ranges and ingress last applied; 0: none */
 	uint64_t router_log_read; /* bytes of its router's request log shipped (agent-logs.c) */
 	bool router_log_seen;
+	bool router_log_behind;   /* its last slice left lines to read */
 };
 
 enum dyno_state { DYNO_STARTING, DYNO_UP, DYNO_CRASHED, DYNO_DOWN };
@@ -141,7 +142,8 @@ struct agent {
 	size_t router_head;           /* shipped lines end here (the queue is compacted now and then) */
 	size_t router_queued;         /* lines in router_queue */
 	bool log_router_turn;         /* the last shipment was the routers' */
-	bool router_behind;           /* the last slice of the routers' files left lines to read */
+	bool router_behind;           /* a router's file has lines left after its last slice */
+	bool router_slice_armed;      /* router_slice_fd is set to expire */
 	json_t *router_app_ids;       /* app name -> id, of the desired state; NULL: made at next use */
 	bool log_shipping;
 	uint64_t log_dropped;         /* lines dropped since the last L11 line */

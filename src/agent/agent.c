@@ -254,13 +254,17 @@ static void timer_drain(int fd)
 		;
 }
 
-/* A slice of the routers' lines; the next in LOG_ROUTER_SLICE_MS while more waits. */
-static void router_slice(struct agent *a)
+/*
+ * A slice of the routers' lines: at the tick, of the routers whose files were read to the end;
+ * when router_slice_fd expires, of the others. The next in LOG_ROUTER_SLICE_MS while any has
+ * lines left.
+ */
+static void router_slice(struct agent *a, bool behind)
 {
-	agent_logs_collect_routers(a);
-	if (a->router_behind) {
+	agent_logs_collect_routers(a, behind);
+	if (a->router_behind && !a->router_slice_armed) {
 		struct itimerspec once = { .it_value = { .tv_nsec = LOG_ROUTER_SLICE_MS * 1000 * 1000 } };
-		timerfd_settime(a->router_slice_fd, 0, &once, NULL);
+		a->router_slice_armed = timerfd_settime(a->router_slice_fd, 0, &once, NULL) == 0;
 	}
 }
 
@@ -274,8 +278,7 @@ static void on_tick(struct agent *a)
 	agent_slugs_tick(a, now);
 	for (size_t i = 0; i < a->n_dynos; i++)
 		agent_logs_collect(a, a->dynos[i]);
-	if (!a->router_behind) /* else its timer is set */
-		router_slice(a);
+	router_slice(a, false);
 	agent_logs_ship(a);
 	agent_spaceprocs_tick(a, a->routers, now);
 	agent_spaceprocs_tick(a, a->resolvers, now);
@@ -365,7 +368,8 @@ int agent_run(const struct agent_config *cfg, struct error *err)
 				break;
 			case WATCH_ROUTER_SLICE:
 				timer_drain(a->router_slice_fd);
-				router_slice(a);
+				a->router_slice_armed = false;
+				router_slice(a, true);
 				agent_logs_ship(a);
 				break;
 			case WATCH_DYNO:
