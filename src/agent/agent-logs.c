@@ -13,6 +13,8 @@
 #include "base/alloc.h"
 #include "base/fileio.h"
 #include "base/log.h"
+#include "base/timeutil.h"
+#include "base/validate.h"
 
 static uint64_t now_usec(void)
 {
@@ -176,53 +178,6 @@ static const char *app_id_of(struct agent *a, const char *name, size_t len)
 	return json_string_value(json_object_getn(a->router_app_ids, name, len));
 }
 
-/* n decimal digits at s, or -1. */
-static int digits(const char *s, int n)
-{
-	int v = 0;
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
-static int64_t leap_years_through(int64_t y)
-{
-	return y / 4 - y / 100 + y / 400;
-}
-
-/* Days from 1970-01-01 to the date, for years from 1970. */
-static int64_t days_since_epoch(int y, int m, int d)
-{
-	static const int before_month[12] = { 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334 };
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	return 365 * (int64_t)(y - 1970) + leap_years_through(y - 1) - leap_years_through(1969) + before_month[m - 1] +
-	       (leap && m > 2) + d - 1;
-}
-
-/* "2026-01-02T03:04:05.678901+00:00" (UTC, as routers write it) -> microseconds since the
- * epoch; 0 when it is not one. A line per request: no strptime(), no timegm(). */
-static uint64_t parse_stamp(const char *s)
-{
-	int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
-	int h = digits(s + 11, 2), mi = digits(s + 14, 2), sec = digits(s + 17, 2);
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 ||
-	    sec > 60 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
-		return 0;
-	uint64_t usec = 0;
-	if (s[19] == '.') {
-		const char *p = s + 20;
-		unsigned scale = 100000;
-		for (; *p >= '0' && *p <= '9'; p++, scale /= 10)
-			usec += scale ? (uint64_t)(*p - '0') * scale : 0;
-	}
-	return ((uint64_t)days_since_epoch(y, mo, d) * 86400u + (uint64_t)h * 3600u + (uint64_t)mi * 60u + (uint64_t)sec) *
-		       1000000u +
-	       usec;
-}
-
 static void router_line(struct agent *a, char *line)
 {
 	/* "<stamp> <app> heroku[router]: <message>" */
@@ -240,17 +195,11 @@ static void router_line(struct agent *a, char *line)
 		return;
 	}
 	/* The service takes UTF-8 only (its streams end up in JSON): a line that is not is dropped. */
-	for (const char *p = msg; *p; p++)
-		if ((unsigned char)*p >= 0x80) {
-			json_t *check = json_string(msg);
-			if (!check) {
-				a->log_dropped++;
-				return;
-			}
-			json_decref(check);
-			break;
-		}
-	uint64_t usec = parse_stamp(line);
+	if (!utf8_valid(msg, strlen(msg))) {
+		a->log_dropped++;
+		return;
+	}
+	uint64_t usec = time_parse_iso_usec(line);
 	if (!usec)
 		usec = now_usec();
 	/* "app_id usec message\n", without printf: a line per request. */

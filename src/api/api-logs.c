@@ -15,6 +15,7 @@
 #include "base/crypto.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
+#include "base/validate.h"
 #include "logs/logs-drain.h"
 #include "logs/logs.h"
 
@@ -116,8 +117,7 @@ void api_logs_forget_app(struct api_request *req, const char *app_id)
 	logs_forget(api_logs(req->api), app_id);
 }
 
-/* Appends a line to an app's stream and its drains, and wakes the tails that wait on it. */
-/* Adds a line to the app's stream and its drains; its tails are woken by the caller. */
+/* Appends a line to an app's stream and its drains; the tails that wait on it are the caller's to wake. */
 static void publish_quietly(struct api_request *req, const char *app_id, uint64_t usec, const char *source,
 			    const char *dyno, const char *msg)
 {
@@ -133,6 +133,7 @@ static void publish_quietly(struct api_request *req, const char *app_id, uint64_
 			log_drain_send(drains[i], usec, source, dyno, msg);
 }
 
+/* Appends a line to an app's stream and its drains, and wakes the tails that wait on it. */
 static void publish(struct api_request *req, const char *app_id, uint64_t usec, const char *source, const char *dyno,
 		    const char *msg)
 {
@@ -388,31 +389,6 @@ static int agent_logs(struct api_request *req, struct error *err)
 	return api_reply(req, 200, json_pack("{s:I}", "accepted", (json_int_t)added));
 }
 
-/* True when s[0, len) is well-formed UTF-8 (no overlong forms, no surrogates). */
-static bool utf8_valid(const unsigned char *s, size_t len)
-{
-	for (size_t i = 0; i < len;) {
-		unsigned char c = s[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-		if (!n || i + n > len)
-			return false;
-		uint32_t cp = c & (n == 2 ? 0x1F : n == 3 ? 0x0F : 0x07);
-		for (size_t k = 1; k < n; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3F);
-		}
-		if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-			return false;
-		i += n;
-	}
-	return true;
-}
-
 /*
  * POST /agent/router-logs, text/plain: the routers' request lines, a line per request
  * ("app_id usec message\n" each), as `heroku[router]` lines of the apps' streams. A router
@@ -428,7 +404,7 @@ static int agent_router_logs(struct api_request *req, struct error *err)
 		const char *sp = nl ? memchr(p, ' ', (size_t)(nl - p)) : NULL;
 		char *end = NULL;
 		if (!sp || sp == p || !isdigit((unsigned char)sp[1]) || (strtoull(sp + 1, &end, 10), *end != ' ') ||
-		    !utf8_valid((const unsigned char *)p, (size_t)(nl - p)))
+		    !utf8_valid(p, (size_t)(nl - p)))
 			return error_set(err, -EINVAL, "router line %zu is invalid: 'app_id usec message', UTF-8, and a newline", n);
 		p = nl + 1;
 	}

@@ -16,3 +16,11 @@ char *time_now_iso(char ret[static TIME_ISO_MAX]);
 
 /* Microseconds of a monotonic clock, for measuring durations. */
 uint64_t time_mono_usec(void);
+
+/*
+ * "2026-01-02T03:04:05.678901+00:00" or "2026-01-02T03:04:05+00:00" (UTC, as routers and
+ * nginx write it: what follows the seconds and their fraction is not read) -> microseconds
+ * since the epoch; 0 when s does not start with such a time, or one before 1970. Called for
+ * each request's log line: no strptime(), no timegm().
+ */
+uint64_t time_parse_iso_usec(const char *s);

@@ -8,6 +8,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/error.h"
@@ -26,6 +27,9 @@ int validate_config_key(const char *key, struct error *err);
 
 /* True when key uses a prefix reserved for the platform (HEROKU_, COVE_). */
 bool config_key_is_reserved(const char *key);
+
+/* True when text[0, len) is well-formed UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
+bool utf8_valid(const char *text, size_t len);
 
 /* An IPv4 network in CIDR notation. */
 struct cidr4 {

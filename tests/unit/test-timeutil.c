@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "base/timeutil.h"
@@ -46,12 +47,38 @@ static void test_mono(void **state)
 	assert_true(b >= a);
 }
 
+/* Router log stamps: the same seconds as time_iso() (and so gmtime) gives, with the fraction. */
+static void test_parse_iso_usec(void **state)
+{
+	static const time_t secs[] = { 0, 951782400, 951868799, 1767225599, 1795685866, 4102444800 };
+	for (size_t i = 0; i < sizeof(secs) / sizeof(secs[0]); i++) {
+		char iso[TIME_ISO_MAX], stamp[128];
+		time_iso(secs[i], iso);
+		iso[19] = '\0'; /* without its "Z" */
+		snprintf(stamp, sizeof(stamp), "%s.000007+00:00", iso);
+		assert_int_equal(time_parse_iso_usec(stamp), (uint64_t)secs[i] * 1000000u + 7);
+		snprintf(stamp, sizeof(stamp), "%s+00:00 app heroku[router]: at=info", iso);
+		assert_int_equal(time_parse_iso_usec(stamp), (uint64_t)secs[i] * 1000000u);
+	}
+	/* A fraction shorter than microseconds is scaled; digits past them are ignored. */
+	assert_int_equal(time_parse_iso_usec("1970-01-01T00:00:01.5+00:00"), 1500000);
+	assert_int_equal(time_parse_iso_usec("1970-01-01T00:00:01.1234567+00:00"), 1123456);
+	/* Not a time: 0. */
+	static const char *bad[] = { "", "-", "2026-11-26", "2026-13-01T00:00:00", "2026-11-26 10:00:00",
+				     "1969-12-31T23:59:59", "2026-11-26T24:00:00", "2026-11-26T10:60:00",
+				     "2026-1x-26T10:00:00", "app heroku[router]: at=info" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (time_parse_iso_usec(bad[i]) != 0)
+			fail_msg("'%s' parsed as a time", bad[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_iso),
 		cmocka_unit_test(test_now),
 		cmocka_unit_test(test_mono),
+		cmocka_unit_test(test_parse_iso_usec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -240,6 +240,34 @@ static void test_cidr_private(void **state)
 	}
 }
 
+static void test_utf8(void **state)
+{
+	static const struct {
+		const char *s;
+		bool valid;
+	} cases[] = {
+		{ "", true },
+		{ "at=info path=\"/\"", true },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", true }, /* 2, 3 and 4 bytes */
+		{ "\xf4\x8f\xbf\xbf", true },                       /* U+10FFFF */
+		{ "\xff", false },
+		{ "\xc3", false },                                     /* cut short */
+		{ "\xc3(", false },                                    /* not a continuation */
+		{ "\xc0\xaf", false },                                 /* overlong "/" */
+		{ "\xe0\x80\xaf", false },                             /* overlong, 3 bytes */
+		{ "\xed\xa0\x80", false },                             /* a surrogate */
+		{ "\xf4\x90\x80\x80", false },                         /* past U+10FFFF */
+		{ "\x80", false },                                     /* a lone continuation */
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		if (utf8_valid(cases[i].s, strlen(cases[i].s)) != cases[i].valid)
+			fail_msg("case %zu should be %s", i, cases[i].valid ? "valid" : "invalid");
+	/* The length is what counts: a NUL inside is a character like any other. */
+	assert_true(utf8_valid("a\0b", 3));
+	assert_false(utf8_valid("ok\xff", 3));
+	assert_true(utf8_valid("ok\xff", 2));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_cidr_prefix_bounds),
 		cmocka_unit_test(test_cidr_overlap),
 		cmocka_unit_test(test_cidr_private),
+		cmocka_unit_test(test_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
