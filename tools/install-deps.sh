@@ -6,7 +6,7 @@ set -eu
 PACKAGES="
   build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
-  libcurl4-openssl-dev libmnl-dev uuid-dev libcmocka-dev libgnutls28-dev
+  libcurl4-openssl-dev libmnl-dev uuid-dev libcmocka-dev libgnutls28-dev liburing-dev
   bats curl jq git sqlite3 nftables iproute2 procps psmisc
   util-linux netcat-openbsd socat python3 iputils-ping dnsutils bc
   chromium nodejs python3-venv python3-pip

@@ -7,7 +7,9 @@
  * a read or write says otherwise; loop_wait() polls a little before it sleeps); pick up a
  * new routing table if the main thread published one; handle the events (accept on the
  * listeners, drive the client an event concerns); drive the clients that used up their turn
- * in the last round; expire timers; free what was closed during the iteration (so that a
+ * in the last round; send the writes these steps staged, together (loop_send_staged(): when
+ * a wait brought several events, a write is staged instead of made, and the client driven on
+ * once it is done); expire timers; free what was closed during the iteration (so that a
  * later event of the same batch never touches freed memory); write the log lines of the
  * iteration in one write(2).
  *
@@ -47,6 +49,8 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <liburing.h>
+#include <limits.h>
 #include <sched.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -82,9 +86,11 @@
 #define POLL_GAP_US 500       /* a poll that took this long: the thread was made to wait for the CPU */
 #define POLL_BACKOFF_US 50000 /* after which the loop sleeps at once for this long */
 #define POLL_EVENTS_MAX 2     /* a loop whose waits bring more events than this does not poll */
+#define STAGE_MAX 256         /* writes sent together in one io_uring_enter(2) */
 
 enum sock_kind { SK_INGRESS, SK_INTERNAL, SK_CLIENT, SK_UPSTREAM };
 enum { RD = 1, WR = 2, HUP = 4 };
+enum { STAGE_UP = 1, STAGE_DOWN = 2 }; /* a staged write: the request's head, the response */
 
 struct sock {
 	int fd;
@@ -149,6 +155,8 @@ struct client {
 	struct timer timer;
 	struct client *prev, *next; /* the loop's clients; `next` in free lists */
 	struct client *pending_next;
+	uint8_t staged;       /* STAGE_UP, STAGE_DOWN: writes waiting for loop_send_staged() */
+	struct client *staged_next;
 	char peer[INET_ADDRSTRLEN];
 	uint32_t peer_addr;   /* network byte order */
 
@@ -235,6 +243,21 @@ struct loop {
 	struct client clients;
 	unsigned n_clients;
 	struct client *pending;
+	struct io_uring ring;  /* the writes of a pass go in one system call (ring_ok) */
+	bool ring_made, ring_ok;
+	uint64_t n_staged, n_batches; /* writes sent staged, and the system calls that sent them */
+	bool staging;          /* writes wait for the end of the pass: on the staged list */
+	struct client *staged;
+	struct staged_write {
+		struct client *c;
+		uint8_t side;      /* 0: nothing to send after all */
+		bool queued;       /* in the ring */
+		int n_iov;
+		int res;           /* bytes sent, -errno, INT_MIN: not sent yet */
+		size_t want;
+	} batch[STAGE_MAX];
+	struct iovec batch_iov[STAGE_MAX][2];
+	struct msghdr batch_msg[STAGE_MAX];
 	struct buf *free_in, *free_out;
 	unsigned n_free_in, n_free_out;
 	struct client *free_clients, *dead_clients;
@@ -452,6 +475,16 @@ static void epoll_add(struct loop *l, struct sock *s)
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = s };
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, s->fd, &ev) < 0)
 		log_error("router: epoll add: %m");
+}
+
+/* Puts a write of c's on the list sent at the end of the pass (loop_send_staged()). */
+static void stage_write(struct loop *l, struct client *c, uint8_t side)
+{
+	if (!c->staged) {
+		c->staged_next = l->staged;
+		l->staged = c;
+	}
+	c->staged |= side;
 }
 
 static void backend_free(struct backend *b)
@@ -827,7 +860,7 @@ static void exchange_send(struct loop *l, struct client *c, const struct route_a
 	size_t len = build_upstream_head(l, c, req);
 	c->body_off = c->head_len;
 	c->head_sent = false;
-	if (c->up->state == U_ACTIVE && (c->up->s.ready & WR))
+	if (c->up->state == U_ACTIVE && (c->up->s.ready & WR) && !l->staging)
 		send_head_now(l, c, len);
 	else
 		uhead_keep(l, c, len, 0);
@@ -943,6 +976,39 @@ static void exchange_start(struct loop *l, struct client *c, const struct http_r
 
 /* ---- the request's way: client -> dyno ------------------------------------------------- */
 
+/*
+ * What a write of the kept head did (n bytes, or -errno): -1 nothing moved (wait for the
+ * connection), 0 something happened (a part went, or the request went elsewhere), 1 the head
+ * is sent whole.
+ */
+static int uhead_wrote(struct loop *l, struct client *c, ssize_t n)
+{
+	struct upstream *u = c->up;
+	if (n < 0) {
+		if (n == -EAGAIN) {
+			u->s.ready &= (uint8_t)~WR;
+			return -1;
+		}
+		if (n == -EINTR)
+			return 0;
+		if (u->reused && c->replayable)
+			exchange_retry(l, c, ROUTER_H13, false);
+		else
+			exchange_fail(l, c, ROUTER_H13);
+		return 0;
+	}
+	c->uhead_off += (uint32_t)n;
+	if (c->uhead_off < c->uhead_len) {
+		u->s.ready &= (uint8_t)~WR;
+		return 0;
+	}
+	buf_put(l, &c->uhead, false);
+	c->head_sent = true;
+	c->t_sent = l->now;
+	timer_set(l, &u->timer, TM_RESPONSE);
+	return 1;
+}
+
 static bool proxy_request(struct loop *l, struct client *c)
 {
 	struct upstream *u = c->up;
@@ -972,29 +1038,14 @@ static bool proxy_request(struct loop *l, struct client *c)
 	if (c->uhead) {
 		if (!(u->s.ready & WR))
 			return false;
+		if (l->staging) {
+			stage_write(l, c, STAGE_UP);
+			return false;
+		}
 		ssize_t n = write(u->s.fd, c->uhead->data + c->uhead_off, c->uhead_len - c->uhead_off);
-		if (n < 0) {
-			if (errno == EAGAIN) {
-				u->s.ready &= (uint8_t)~WR;
-				return false;
-			}
-			if (errno == EINTR)
-				return true;
-			if (u->reused && c->replayable)
-				exchange_retry(l, c, ROUTER_H13, false);
-			else
-				exchange_fail(l, c, ROUTER_H13);
-			return true;
-		}
-		c->uhead_off += (uint32_t)n;
-		if (c->uhead_off < c->uhead_len) {
-			u->s.ready &= (uint8_t)~WR;
-			return true;
-		}
-		buf_put(l, &c->uhead, false);
-		c->head_sent = true;
-		c->t_sent = l->now;
-		timer_set(l, &u->timer, TM_RESPONSE);
+		int r = uhead_wrote(l, c, n < 0 ? -errno : n);
+		if (r <= 0)
+			return r == 0;
 		progress = true;
 	}
 	while (c->head_sent && !(c->req_done && c->body_off == c->body_end) && c->state == C_PROXY) {
@@ -1069,51 +1120,72 @@ static bool client_has_pending(const struct client *c)
 	return c->chead_off < c->chead_len || (c->resp_state != R_HEAD && c->out_off < c->out_len);
 }
 
-/* Writes the pending response bytes. 1: all written, 0: blocked, -1: the client is gone. */
+/* The pending response bytes, in iov[0..2); their count in *want. */
+static int client_out_iov(const struct client *c, struct iovec iov[2], size_t *want)
+{
+	int n_iov = 0;
+	*want = 0;
+	if (c->chead_off < c->chead_len) {
+		iov[n_iov++] = (struct iovec){ c->chead->data + c->chead_off, c->chead_len - c->chead_off };
+		*want += c->chead_len - c->chead_off;
+	}
+	if (c->resp_state != R_HEAD && c->out_off < c->out_len) {
+		iov[n_iov++] = (struct iovec){ c->out->data + c->out_off, c->out_len - c->out_off };
+		*want += c->out_len - c->out_off;
+	}
+	return n_iov;
+}
+
+/* What a write of want pending bytes did (n, or -errno): 1 written, 0 blocked, -1 the client is gone. */
+static int client_wrote(struct loop *l, struct client *c, ssize_t n, size_t want)
+{
+	if (n < 0) {
+		if (n == -EAGAIN) {
+			c->s.ready &= (uint8_t)~WR;
+			return 0;
+		}
+		if (n == -EINTR)
+			return 1;
+		client_gone(l, c);
+		return -1;
+	}
+	if ((size_t)n < want)
+		c->s.ready &= (uint8_t)~WR;
+	c->bytes += (uint64_t)n;
+	size_t left = (size_t)n;
+	if (c->chead_off < c->chead_len) {
+		size_t k = left < c->chead_len - c->chead_off ? left : c->chead_len - c->chead_off;
+		c->chead_off += (uint32_t)k;
+		left -= k;
+		if (c->chead_off == c->chead_len) {
+			buf_put(l, &c->chead, true);
+			c->chead_off = c->chead_len = 0;
+		}
+	}
+	if (c->resp_state != R_HEAD)
+		c->out_off += (uint32_t)left;
+	if (c->up && c->resp_started && c->state != C_CLOSED)
+		timer_set(l, &c->up->timer, TM_IDLE);
+	return 1;
+}
+
+/* Writes the pending response bytes. 1: all written, 0: blocked (or staged), -1: the client is gone. */
 static int flush_to_client(struct loop *l, struct client *c)
 {
 	while (client_has_pending(c)) {
 		if (!(c->s.ready & WR))
 			return 0;
+		if (l->staging && c->state == C_PROXY) {
+			stage_write(l, c, STAGE_DOWN);
+			return 0;
+		}
 		struct iovec iov[2];
-		int n_iov = 0;
-		size_t want = 0;
-		if (c->chead_off < c->chead_len) {
-			iov[n_iov++] = (struct iovec){ c->chead->data + c->chead_off, c->chead_len - c->chead_off };
-			want += c->chead_len - c->chead_off;
-		}
-		if (c->resp_state != R_HEAD && c->out_off < c->out_len) {
-			iov[n_iov++] = (struct iovec){ c->out->data + c->out_off, c->out_len - c->out_off };
-			want += c->out_len - c->out_off;
-		}
+		size_t want;
+		int n_iov = client_out_iov(c, iov, &want);
 		ssize_t n = writev(c->s.fd, iov, n_iov);
-		if (n < 0) {
-			if (errno == EAGAIN) {
-				c->s.ready &= (uint8_t)~WR;
-				return 0;
-			}
-			if (errno == EINTR)
-				continue;
-			client_gone(l, c);
-			return -1;
-		}
-		if ((size_t)n < want)
-			c->s.ready &= (uint8_t)~WR;
-		c->bytes += (uint64_t)n;
-		size_t left = (size_t)n;
-		if (c->chead_off < c->chead_len) {
-			size_t k = left < c->chead_len - c->chead_off ? left : c->chead_len - c->chead_off;
-			c->chead_off += (uint32_t)k;
-			left -= k;
-			if (c->chead_off == c->chead_len) {
-				buf_put(l, &c->chead, true);
-				c->chead_off = c->chead_len = 0;
-			}
-		}
-		if (c->resp_state != R_HEAD)
-			c->out_off += (uint32_t)left;
-		if (c->up && c->resp_started && c->state != C_CLOSED)
-			timer_set(l, &c->up->timer, TM_IDLE);
+		int r = client_wrote(l, c, n < 0 ? -errno : n, want);
+		if (r <= 0)
+			return r;
 	}
 	return 1;
 }
@@ -1228,8 +1300,8 @@ static void response_head(struct loop *l, struct client *c)
 		chead_append(l, c, l->scratch, len);
 		return;
 	}
-	/* The common case: head and what came of the body in one writev. */
-	if (!(c->s.ready & WR)) {
+	/* The common case: head and what came of the body in one writev (or, staged, one send). */
+	if (!(c->s.ready & WR) || l->staging) {
 		chead_append(l, c, l->scratch, len);
 		return;
 	}
@@ -1642,6 +1714,120 @@ static void client_drive(struct loop *l, struct client *c)
 	}
 }
 
+/* ---- staged writes ---------------------------------------------------------------------- */
+
+/*
+ * Sends the writes staged during the pass (the requests' heads to the dynos, the responses to
+ * the clients), all in one io_uring_enter(2), then lets each client go on as if a writev(2)
+ * of its own had just returned. Each of these writes wakes the thread it is for, a dyno's or
+ * a client's; made one by one, each wake-up can take the CPU from the loop at the return of
+ * its system call, and the woken thread finds one request to serve. Made together, the loop
+ * keeps the CPU until they are all out, and a woken thread finds several. The sends are
+ * non-blocking (MSG_DONTWAIT), so the kernel does each during the call, as writev would, and
+ * reports a short write or EAGAIN the same way. Writes made while clients are driven here
+ * (what a completed one leads to) are made at once.
+ */
+static void loop_send_staged(struct loop *l)
+{
+	l->staging = false;
+	while (l->staged) {
+		unsigned n = 0, n_sqe = 0;
+		while (l->staged && n < STAGE_MAX) {
+			struct client *c = l->staged;
+			uint8_t side = c->staged;
+			l->staged = c->staged_next;
+			c->staged = 0;
+			struct staged_write *w = &l->batch[n];
+			struct iovec *iov = l->batch_iov[n];
+			*w = (struct staged_write){ .c = c, .res = INT_MIN };
+			n++;
+			int fd;
+			/* What was staged may have moved on since: the client closed, the request went elsewhere. */
+			if (c->state != C_PROXY) {
+				continue;
+			} else if ((side & STAGE_UP) && c->uhead && c->up && c->up->state == U_ACTIVE && (c->up->s.ready & WR)) {
+				iov[0] = (struct iovec){ c->uhead->data + c->uhead_off, c->uhead_len - c->uhead_off };
+				w->n_iov = 1;
+				w->want = iov[0].iov_len;
+				fd = c->up->s.fd;
+				w->side = STAGE_UP;
+			} else if ((side & STAGE_DOWN) && client_has_pending(c) && (c->s.ready & WR)) {
+				w->n_iov = client_out_iov(c, iov, &w->want);
+				fd = c->s.fd;
+				w->side = STAGE_DOWN;
+			} else {
+				continue;
+			}
+			struct io_uring_sqe *sqe = l->ring_ok ? io_uring_get_sqe(&l->ring) : NULL;
+			if (!sqe)
+				continue; /* sent below, on its own */
+			l->batch_msg[n - 1] = (struct msghdr){ .msg_iov = iov, .msg_iovlen = (size_t)w->n_iov };
+			io_uring_prep_sendmsg(sqe, fd, &l->batch_msg[n - 1], MSG_DONTWAIT | MSG_NOSIGNAL);
+			io_uring_sqe_set_data64(sqe, n - 1);
+			w->queued = true;
+			n_sqe++;
+		}
+		if (n_sqe) {
+			l->n_staged += n_sqe;
+			l->n_batches++;
+			int r = io_uring_submit_and_wait(&l->ring, n_sqe);
+			unsigned submitted = r > 0 ? (unsigned)r : 0, done = 0;
+			while (done < submitted) {
+				struct io_uring_cqe *cqe;
+				int e = io_uring_wait_cqe(&l->ring, &cqe);
+				if (e == -EINTR)
+					continue;
+				if (e < 0)
+					break;
+				unsigned head, k = 0;
+				io_uring_for_each_cqe(&l->ring, head, cqe) {
+					if (cqe->user_data < n)
+						l->batch[cqe->user_data].res = cqe->res;
+					k++;
+				}
+				io_uring_cq_advance(&l->ring, k);
+				done += k;
+			}
+			if (submitted < n_sqe || done < submitted) {
+				/* Not expected of a working kernel: from now on, each write on its own. */
+				log_error("router: loop %u: io_uring: %u of %u sends submitted, %u done (%s); "
+					  "writes are made one by one from now on",
+					  l->cfg->index, submitted, n_sqe, done, r < 0 ? strerror(-r) : "short");
+				l->ring_ok = false;
+				/*
+				 * The ring takes its entries in order: the first `submitted` queued ones are
+				 * sent or may yet be; one not seen done fails (never sent twice), the
+				 * others are sent below.
+				 */
+				unsigned k = 0;
+				for (unsigned i = 0; i < n; i++) {
+					struct staged_write *w = &l->batch[i];
+					if (!w->queued)
+						continue;
+					if (k++ < submitted && w->res == INT_MIN) {
+						w->res = -EIO;
+						w->c->replayable = false;
+					}
+				}
+			}
+		}
+		for (unsigned i = 0; i < n; i++) {
+			struct staged_write *w = &l->batch[i];
+			struct client *c = w->c;
+			if (w->side && w->res == INT_MIN) {
+				ssize_t k = writev(w->side == STAGE_UP ? c->up->s.fd : c->s.fd, l->batch_iov[i], w->n_iov);
+				w->res = k < 0 ? -errno : (int)k;
+			}
+			if (w->side == STAGE_UP)
+				uhead_wrote(l, c, w->res);
+			else if (w->side == STAGE_DOWN)
+				client_wrote(l, c, w->res, w->want);
+			if (c->state != C_CLOSED)
+				client_drive(l, c);
+		}
+	}
+}
+
 /* ---- accepting ------------------------------------------------------------------------- */
 
 static void accept_batch(struct loop *l, struct sock *ls)
@@ -1960,6 +2146,8 @@ static void loop_free(struct loop *l)
 	route_table_unref(l->table);
 	if (l->epfd >= 0)
 		close(l->epfd);
+	if (l->ring_made)
+		io_uring_queue_exit(&l->ring);
 	if (l->loadavg_fd >= 0)
 		close(l->loadavg_fd);
 	free(l);
@@ -1983,6 +2171,17 @@ void *router_loop_main(void *arg)
 	loop_switch_table(l);
 
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	int e = -EPERM;
+	struct io_uring_params up = { .flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER };
+	if (!cfg->no_io_uring)
+		e = io_uring_queue_init_params(STAGE_MAX, &l->ring, &up);
+	if (e == -EINVAL) { /* a kernel before 6.0 */
+		up = (struct io_uring_params){ 0 };
+		e = io_uring_queue_init_params(STAGE_MAX, &l->ring, &up);
+	}
+	l->ring_made = l->ring_ok = e == 0;
+	if (e < 0 && cfg->index == 0 && !cfg->no_io_uring)
+		log_info("router: io_uring unavailable (%s): each write is a system call of its own", strerror(-e));
 	l->loadavg_fd = cfg->poll_us ? open("/proc/loadavg", O_RDONLY | O_CLOEXEC) : -1;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	l->n_cpus = cpus > 0 ? (unsigned)cpus : 1;
@@ -2008,6 +2207,8 @@ void *router_loop_main(void *arg)
 			timeout = LOG_FLUSH_MS;
 		int n = loop_wait(l, events, timeout);
 		clock_update(l);
+		/* Several events: their writes go together at the end of the pass (loop_send_staged()). */
+		l->staging = l->ring_ok && n > 1;
 		if (atomic_load_explicit(&l->shared->generation, memory_order_acquire) != l->table_gen)
 			loop_switch_table(l);
 		for (int i = 0; i < n; i++) {
@@ -2056,6 +2257,7 @@ void *router_loop_main(void *arg)
 			if (c->state != C_CLOSED)
 				client_drive(l, c);
 		}
+		loop_send_staged(l);
 		timers_expire(l);
 		if (l->accept_paused_until && l->now >= l->accept_paused_until && !l->stopping) {
 			l->accept_paused_until = 0;
@@ -2070,6 +2272,8 @@ void *router_loop_main(void *arg)
 		if (l->log_len && (l->log_len >= LOG_SIZE / 2 || l->now - l->log_flushed_at >= LOG_FLUSH_MS || l->stopping))
 			log_flush(l);
 	}
+	log_debug("router: loop %u: %llu writes sent staged, in %llu system calls", cfg->index,
+		  (unsigned long long)l->n_staged, (unsigned long long)l->n_batches);
 	loop_free(l);
 	return NULL;
 }

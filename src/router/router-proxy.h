@@ -36,6 +36,7 @@ struct router_loop_config {
 	uint16_t ingress_port; /* for X-Forwarded-Port */
 	uint16_t internal_port;
 	uint32_t poll_us;      /* the longest a loop polls for events before it sleeps; 0: never */
+	bool no_io_uring;      /* never batch writes with io_uring */
 };
 
 /* Publishes a new table (the shared state takes over the caller's reference). */

@@ -135,7 +135,8 @@ int router_run(const struct router_config *cfg, struct error *err)
 		n = THREADS_MAX;
 	for (unsigned i = 0; i < n; i++)
 		loops[i] = (struct router_loop_config){
-			.shared = &shared, .index = i, .ingress_fd = -1, .internal_fd = -1, .poll_us = cfg->poll_us
+			.shared = &shared, .index = i, .ingress_fd = -1, .internal_fd = -1, .poll_us = cfg->poll_us,
+			.no_io_uring = cfg->no_io_uring,
 		};
 	if ((cfg->listen && parse_address("--listen", cfg->listen, &ingress, err) < 0) ||
 	    (cfg->internal && parse_address("--internal", cfg->internal, &internal, err) < 0))
@@ -182,8 +183,7 @@ int router_run(const struct router_config *cfg, struct error *err)
 			goto out;
 	}
 
-	/* Signals are the main thread's: block them before the loops start (they inherit the mask). */
-	/* Blocked before the loops start, so that only this thread takes them (SIGUSR1: reopen the log). */
+	/* Signals are the main thread's: blocked before the loops start, which inherit the mask. */
 	signal_fd = signals_stop_fd(SIGUSR1);
 	signal(SIGPIPE, SIG_IGN);
 	inotify_fd = inotify_init1(IN_CLOEXEC);
@@ -281,13 +281,29 @@ static void usage(FILE *f)
 	      "  --drain SEC            time requests in flight have to finish at a stop (default 10)\n"
 	      "  --poll-us N            the longest a loop polls for events before it sleeps, when\n"
 	      "                         polling pays (default 200; 0: never poll)\n"
+	      "  --io-uring on|off      send the writes of a loop's pass together (default on;\n"
+	      "                         off, or a kernel without io_uring: one system call each)\n"
 	      "  --debug                log table reloads\n",
 	      f);
 }
 
+/* A whole number from 0 to max, for option opt; else a message and -1. */
+static int option_number(const char *opt, const char *arg, unsigned max, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(arg, &end, 10);
+	if (!*arg || *end || errno || *arg == '-' || v > max) {
+		fprintf(stderr, "coved router: %s '%s' is invalid: 0 to %u\n", opt, arg, max);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
 int router_main(int argc, char **argv)
 {
-	enum { OPT_SPACE = 256, OPT_TABLE, OPT_LOG, OPT_LISTEN, OPT_NETNS, OPT_INTERNAL, OPT_THREADS, OPT_DRAIN, OPT_POLL_US, OPT_DEBUG };
+	enum { OPT_SPACE = 256, OPT_TABLE, OPT_LOG, OPT_LISTEN, OPT_NETNS, OPT_INTERNAL, OPT_THREADS, OPT_DRAIN, OPT_POLL_US, OPT_IO_URING, OPT_DEBUG };
 	static const struct option longopts[] = {
 		{ "space", required_argument, NULL, OPT_SPACE },
 		{ "table", required_argument, NULL, OPT_TABLE },
@@ -298,6 +314,7 @@ int router_main(int argc, char **argv)
 		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "drain", required_argument, NULL, OPT_DRAIN },
 		{ "poll-us", required_argument, NULL, OPT_POLL_US },
+		{ "io-uring", required_argument, NULL, OPT_IO_URING },
 		{ "debug", no_argument, NULL, OPT_DEBUG },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -325,17 +342,23 @@ int router_main(int argc, char **argv)
 			cfg.internal = optarg;
 			break;
 		case OPT_THREADS:
-			cfg.threads = (unsigned)strtoul(optarg, NULL, 10);
+			if (option_number("--threads", optarg, THREADS_MAX, &cfg.threads) < 0)
+				return 2;
 			break;
 		case OPT_DRAIN:
-			cfg.drain_s = (unsigned)strtoul(optarg, NULL, 10);
+			if (option_number("--drain", optarg, 3600, &cfg.drain_s) < 0)
+				return 2;
 			break;
 		case OPT_POLL_US:
-			cfg.poll_us = (unsigned)strtoul(optarg, NULL, 10);
-			if (cfg.poll_us > 10000) {
-				fprintf(stderr, "coved router: --poll-us '%s' is invalid: 0 to 10000\n", optarg);
+			if (option_number("--poll-us", optarg, 10000, &cfg.poll_us) < 0)
+				return 2;
+			break;
+		case OPT_IO_URING:
+			if (!streq(optarg, "on") && !streq(optarg, "off")) {
+				fprintf(stderr, "coved router: --io-uring '%s' is invalid: on or off\n", optarg);
 				return 2;
 			}
+			cfg.no_io_uring = streq(optarg, "off");
 			break;
 		case OPT_DEBUG:
 			log_set_level(LOG_LEVEL_DEBUG);

@@ -18,6 +18,8 @@
  * SO_REUSEPORT listeners (router-proxy.h).
  */
 
+#include <stdbool.h>
+
 #include "base/error.h"
 
 struct router_config {
@@ -30,6 +32,7 @@ struct router_config {
 	unsigned threads;        /* event loops; 0: one per CPU, up to 8 */
 	unsigned drain_s;        /* how long requests in flight may finish once stopping */
 	unsigned poll_us;        /* the longest a loop polls before it sleeps (router-proxy.c); 0: never */
+	bool no_io_uring;        /* each write a system call of its own, never batched (router-proxy.c) */
 };
 
 /* The default of --poll-us. */

@@ -1,13 +1,17 @@
 #!/usr/bin/env bats
-# The router's loops poll for events a while before they sleep (--poll-us, router-proxy.c's
-# loop_wait()): requests are served the same with polling on and off, an idle router does not
-# spin, and the option is checked. A router of its own on loopback, in front of router-app.py:
-# no agent, no namespace.
+# The router's event loops (router-proxy.c), a router of its own on loopback in front of
+# router-app.py (no agent, no namespace):
+# - they poll for events a while before they sleep (--poll-us, loop_wait()): requests are
+#   served the same with polling on and off, an idle router does not spin;
+# - the writes of a pass that brought several events go out together (--io-uring,
+#   loop_send_staged()): with many connections at once, each answer reaches its own client
+#   whole, with batching on and off;
+# - the options are checked.
 
 load helpers
 
 setup_file() {
-	WORK=$(mktemp -d "${BATS_FILE_TMPDIR:-/tmp}/router-poll.XXXXXX")
+	WORK=$(mktemp -d "${BATS_FILE_TMPDIR:-/tmp}/router-loops.XXXXXX")
 	export WORK
 	APP_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	export APP_PORT
@@ -53,7 +57,7 @@ router_start() {
 	ROUTER=127.0.0.1:$port
 	: >"$WORK/router.log"
 	"$COVE_BUILD_DIR/coved" router --space poll --table "$WORK/table.json" --log "$WORK/router.log" \
-		--listen "$ROUTER" --threads 2 "$@" 2>"$WORK/router.err" &
+		--listen "$ROUTER" --threads 2 --debug "$@" 2>"$WORK/router.err" &
 	echo $! >"$WORK/router.pid"
 	for i in $(seq 1 100); do
 		[ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: pollapp.poll.localhost' "http://$ROUTER/hello")" = 200 ] &&
@@ -103,8 +107,57 @@ cpu_ticks() {
 	[ $((after - before)) -le 5 ]
 }
 
+# router_stop: stops the router and waits for it (its loops report what they staged on the way out).
+router_stop() {
+	local pid
+	pid=$(cat "$WORK/router.pid")
+	kill "$pid"
+	wait_gone "$pid"
+	rm -f "$WORK/router.pid"
+}
+
+# staged: the writes the loops sent staged, all loops together (from their last words).
+staged() {
+	sed -n 's/.*router: loop [0-9]*: \([0-9]*\) writes sent staged.*/\1/p' "$WORK/router.err" | awk '{ s += $1 } END { print s + 0 }'
+}
+
+@test "many connections at once: each answer reaches its own client whole, writes sent together" {
+	router_start
+	run python3 "$BATS_TEST_DIRNAME/router-client.py" many "$ROUTER" pollapp.poll.localhost 48 12
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "576 answers right" ]
+	router_stop
+	cat "$WORK/router.err"
+	# Passes with several events sent their writes staged; a loop without io_uring says so.
+	grep -q "io_uring unavailable" "$WORK/router.err" || [ "$(staged)" -gt 0 ]
+}
+
+@test "many connections at once, with --io-uring off: the same answers, each write on its own" {
+	router_start --io-uring off
+	run python3 "$BATS_TEST_DIRNAME/router-client.py" many "$ROUTER" pollapp.poll.localhost 48 12
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "576 answers right" ]
+	router_stop
+	[ "$(staged)" -eq 0 ]
+	grep -q "writes sent staged" "$WORK/router.err"
+}
+
 @test "--poll-us out of range is refused" {
 	run "$COVE_BUILD_DIR/coved" router --table "$WORK/table.json" --listen 127.0.0.1:1 --poll-us 10001
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"--poll-us '10001' is invalid: 0 to 10000"* ]]
+}
+
+@test "--io-uring and the loops' numbers are checked" {
+	run "$COVE_BUILD_DIR/coved" router --table "$WORK/table.json" --listen 127.0.0.1:1 --io-uring maybe
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--io-uring 'maybe' is invalid: on or off"* ]]
+	run "$COVE_BUILD_DIR/coved" router --table "$WORK/table.json" --listen 127.0.0.1:1 --threads 2x
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--threads '2x' is invalid: 0 to 64"* ]]
+	run "$COVE_BUILD_DIR/coved" router --table "$WORK/table.json" --listen 127.0.0.1:1 --drain -5
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--drain '-5' is invalid: 0 to 3600"* ]]
 }
