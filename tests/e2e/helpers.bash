@@ -32,6 +32,9 @@ coved_role_args() {
 
 # Starts coved with the given extra arguments and waits until it answers.
 coved_start() {
+	# The namespaces there before this file's first coved: netns_sweep leaves them alone.
+	[ -z "${BATS_FILE_TMPDIR:-}" ] || [ -e "$BATS_FILE_TMPDIR/netns.before" ] ||
+		{ ip netns list 2>/dev/null | awk '{ print $1 }' >"$BATS_FILE_TMPDIR/netns.before"; } 2>/dev/null || true
 	COVED_DATA=$(mktemp -d "${BATS_FILE_TMPDIR:-/tmp}/coved.XXXXXX")
 	export COVED_DATA
 	"$COVE_BUILD_DIR/coved" $(coved_role_args) --data-dir "$COVED_DATA" --listen 127.0.0.1:0 "$@" \
@@ -279,4 +282,23 @@ release_slug() {
 	slug=$(api_expect 201 POST "/apps/$app/slugs" \
 		'{"process_types":{"web":"python3 -m http.server $PORT","worker":"sleep 1000"}}' | jq -r .id)
 	api_expect 201 POST "/apps/$app/releases" "{\"slug\":\"$slug\"}" >/dev/null
+}
+
+# After this file's coved stopped: removes the spaces' and dynos' namespaces it made that are
+# still there (none, when the agent and the teardown did their work), and says so on the TAP
+# stream, so that a leak is seen and does not outlive the file.
+netns_sweep() {
+	[ -n "${BATS_FILE_TMPDIR:-}" ] && [ -e "$BATS_FILE_TMPDIR/netns.before" ] || return 0
+	local kind ns
+	for kind in d s; do
+		for ns in $(ip netns list 2>/dev/null | awk -v k="cove-$kind-" 'index($1, k) == 1 { print $1 }'); do
+			grep -qxF "$ns" "$BATS_FILE_TMPDIR/netns.before" && continue
+			echo "# $(basename "$BATS_TEST_FILENAME"): the namespace $ns was left behind; removed" >&3
+			if [ "$kind" = d ]; then
+				"$COVE_BUILD_DIR/src/net/cove-net" dyno-destroy --dyno "${ns#cove-d-}" >/dev/null 2>&1 || true
+			else
+				"$COVE_BUILD_DIR/src/net/cove-net" space-destroy --space "${ns#cove-s-}" >/dev/null 2>&1 || true
+			fi
+		done
+	done
 }

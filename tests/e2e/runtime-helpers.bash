@@ -113,8 +113,9 @@ runtime_cleanup() {
 	done
 	for f in "$COVED_DATA"/agent/spaces/*.json; do
 		[ -e "$f" ] || continue
-		"$COVE_BUILD_DIR/src/net/cove-net" space-destroy "$(jq -r .id "$f")" >/dev/null 2>&1 || true
+		"$COVE_BUILD_DIR/src/net/cove-net" space-destroy --space "$(jq -r .id "$f")" >/dev/null 2>&1 || true
 	done
+	netns_sweep
 }
 
 # log_has PATTERN [SECONDS]: waits until coved's log has a line matching PATTERN (grep -E).
