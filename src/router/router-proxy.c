@@ -1717,6 +1717,52 @@ static void client_drive(struct loop *l, struct client *c)
 /* ---- staged writes ---------------------------------------------------------------------- */
 
 /*
+ * Submits the n_sqe sends queued in the ring for batch[0..n) and waits for their completions
+ * (made during the call: the sends do not block), filling in each one's res.
+ */
+static void ring_send(struct loop *l, unsigned n, unsigned n_sqe)
+{
+	l->n_staged += n_sqe;
+	l->n_batches++;
+	int r = io_uring_submit_and_wait(&l->ring, n_sqe);
+	unsigned submitted = r > 0 ? (unsigned)r : 0, done = 0;
+	while (done < submitted) {
+		struct io_uring_cqe *cqe;
+		int e = io_uring_wait_cqe(&l->ring, &cqe);
+		if (e == -EINTR)
+			continue;
+		if (e < 0)
+			break;
+		unsigned head, k = 0;
+		io_uring_for_each_cqe(&l->ring, head, cqe) {
+			if (cqe->user_data < n)
+				l->batch[cqe->user_data].res = cqe->res;
+			k++;
+		}
+		io_uring_cq_advance(&l->ring, k);
+		done += k;
+	}
+	if (submitted == n_sqe && done == submitted)
+		return;
+	/* Not expected of a working kernel: from now on, each write on its own. */
+	log_error("router: loop %u: io_uring: %u of %u sends submitted, %u done (%s); writes are made one by one from now on",
+		  l->cfg->index, submitted, n_sqe, done, r < 0 ? strerror(-r) : "short");
+	l->ring_ok = false;
+	/*
+	 * The ring takes its entries in order: the first `submitted` queued ones are sent or may
+	 * yet be; one not seen done fails (never sent twice), the others are sent by the caller.
+	 */
+	unsigned k = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct staged_write *w = &l->batch[i];
+		if (w->queued && k++ < submitted && w->res == INT_MIN) {
+			w->res = -EIO;
+			w->c->replayable = false;
+		}
+	}
+}
+
+/*
  * Sends the writes staged during the pass (the requests' heads to the dynos, the responses to
  * the clients), all in one io_uring_enter(2), then lets each client go on as if a writev(2)
  * of its own had just returned. Each of these writes wakes the thread it is for, a dyno's or
@@ -1767,50 +1813,8 @@ static void loop_send_staged(struct loop *l)
 			w->queued = true;
 			n_sqe++;
 		}
-		if (n_sqe) {
-			l->n_staged += n_sqe;
-			l->n_batches++;
-			int r = io_uring_submit_and_wait(&l->ring, n_sqe);
-			unsigned submitted = r > 0 ? (unsigned)r : 0, done = 0;
-			while (done < submitted) {
-				struct io_uring_cqe *cqe;
-				int e = io_uring_wait_cqe(&l->ring, &cqe);
-				if (e == -EINTR)
-					continue;
-				if (e < 0)
-					break;
-				unsigned head, k = 0;
-				io_uring_for_each_cqe(&l->ring, head, cqe) {
-					if (cqe->user_data < n)
-						l->batch[cqe->user_data].res = cqe->res;
-					k++;
-				}
-				io_uring_cq_advance(&l->ring, k);
-				done += k;
-			}
-			if (submitted < n_sqe || done < submitted) {
-				/* Not expected of a working kernel: from now on, each write on its own. */
-				log_error("router: loop %u: io_uring: %u of %u sends submitted, %u done (%s); "
-					  "writes are made one by one from now on",
-					  l->cfg->index, submitted, n_sqe, done, r < 0 ? strerror(-r) : "short");
-				l->ring_ok = false;
-				/*
-				 * The ring takes its entries in order: the first `submitted` queued ones are
-				 * sent or may yet be; one not seen done fails (never sent twice), the
-				 * others are sent below.
-				 */
-				unsigned k = 0;
-				for (unsigned i = 0; i < n; i++) {
-					struct staged_write *w = &l->batch[i];
-					if (!w->queued)
-						continue;
-					if (k++ < submitted && w->res == INT_MIN) {
-						w->res = -EIO;
-						w->c->replayable = false;
-					}
-				}
-			}
-		}
+		if (n_sqe)
+			ring_send(l, n, n_sqe);
 		for (unsigned i = 0; i < n; i++) {
 			struct staged_write *w = &l->batch[i];
 			struct client *c = w->c;
