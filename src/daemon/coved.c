@@ -615,6 +615,8 @@ int main(int argc, char **argv)
 	struct tls_identity tls = { 0 };
 	if (o.listen_tls && tls_identity_setup(&o, &tls, &err) < 0) {
 		fprintf(stderr, "coved: %s\n", err.message);
+		error_clear(&err);
+		tls_identity_release(&tls);
 		store_close(store);
 		options_free(&o);
 		return 1;
@@ -637,6 +639,8 @@ int main(int argc, char **argv)
 	struct api *api = NULL;
 	if (api_start(&cfg, store, &api, &err) < 0) {
 		fprintf(stderr, "coved: %s\n", err.message);
+		error_clear(&err);
+		tls_identity_release(&tls);
 		store_close(store);
 		options_free(&o);
 		return 1;

@@ -98,11 +98,12 @@ tls_get() {
 	[ "$(cat "$COVED_DATA/tls/server.pem")" = "$srv" ]
 	tls_get "$COVE_API_TLS_URL/regions" >/dev/null
 
+	local tls_url=$COVE_API_TLS_URL
 	coved_restart --listen-tls off
 	[ ! -e "$COVED_DATA/run/api-tls.url" ]
 	api_expect 200 GET /regions >/dev/null
-	export COVE_API_TLS_URL=
-	coved_restart
+	# HTTPS again, on its port of before (the port after the API's may be another's by now).
+	COVE_API_TLS_URL=$tls_url coved_restart
 	[ -s "$COVED_DATA/run/api-tls.url" ]
 }
 
