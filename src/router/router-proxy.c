@@ -252,12 +252,12 @@ struct loop {
 		struct client *c;
 		uint8_t side;      /* 0: nothing to send after all */
 		bool queued;       /* in the ring */
-		int n_iov;
+		int fd;
 		int res;           /* bytes sent, -errno, INT_MIN: not sent yet */
 		size_t want;
+		struct iovec iov[2];
+		struct msghdr msg; /* iov, for the ring */
 	} batch[STAGE_MAX];
-	struct iovec batch_iov[STAGE_MAX][2];
-	struct msghdr batch_msg[STAGE_MAX];
 	struct buf *free_in, *free_out;
 	unsigned n_free_in, n_free_out;
 	struct client *free_clients, *dead_clients;
@@ -1784,31 +1784,31 @@ static void loop_send_staged(struct loop *l)
 			l->staged = c->staged_next;
 			c->staged = 0;
 			struct staged_write *w = &l->batch[n];
-			struct iovec *iov = l->batch_iov[n];
+			struct iovec *iov = w->iov;
 			*w = (struct staged_write){ .c = c, .res = INT_MIN };
 			n++;
-			int fd;
+			int n_iov;
 			/* What was staged may have moved on since: the client closed, the request went elsewhere. */
 			if (c->state != C_PROXY) {
 				continue;
 			} else if ((side & STAGE_UP) && c->uhead && c->up && c->up->state == U_ACTIVE && (c->up->s.ready & WR)) {
 				iov[0] = (struct iovec){ c->uhead->data + c->uhead_off, c->uhead_len - c->uhead_off };
-				w->n_iov = 1;
+				n_iov = 1;
 				w->want = iov[0].iov_len;
-				fd = c->up->s.fd;
+				w->fd = c->up->s.fd;
 				w->side = STAGE_UP;
 			} else if ((side & STAGE_DOWN) && client_has_pending(c) && (c->s.ready & WR)) {
-				w->n_iov = client_out_iov(c, iov, &w->want);
-				fd = c->s.fd;
+				n_iov = client_out_iov(c, iov, &w->want);
+				w->fd = c->s.fd;
 				w->side = STAGE_DOWN;
 			} else {
 				continue;
 			}
+			w->msg = (struct msghdr){ .msg_iov = iov, .msg_iovlen = (size_t)n_iov };
 			struct io_uring_sqe *sqe = l->ring_ok ? io_uring_get_sqe(&l->ring) : NULL;
 			if (!sqe)
 				continue; /* sent below, on its own */
-			l->batch_msg[n - 1] = (struct msghdr){ .msg_iov = iov, .msg_iovlen = (size_t)w->n_iov };
-			io_uring_prep_sendmsg(sqe, fd, &l->batch_msg[n - 1], MSG_DONTWAIT | MSG_NOSIGNAL);
+			io_uring_prep_sendmsg(sqe, w->fd, &w->msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 			io_uring_sqe_set_data64(sqe, n - 1);
 			w->queued = true;
 			n_sqe++;
@@ -1819,7 +1819,7 @@ static void loop_send_staged(struct loop *l)
 			struct staged_write *w = &l->batch[i];
 			struct client *c = w->c;
 			if (w->side && w->res == INT_MIN) {
-				ssize_t k = writev(w->side == STAGE_UP ? c->up->s.fd : c->s.fd, l->batch_iov[i], w->n_iov);
+				ssize_t k = writev(w->fd, w->iov, (int)w->msg.msg_iovlen);
 				w->res = k < 0 ? -errno : (int)k;
 			}
 			if (w->side == STAGE_UP)
